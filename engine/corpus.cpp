@@ -1,0 +1,153 @@
+#include "engine/corpus.hpp"
+
+#include <random>
+#include <string>
+
+namespace dipaco::engine {
+
+uint64_t mix_seed(uint64_t a, uint64_t b) {
+  uint64_t z = a + 0x9E3779B97F4A7C15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+namespace {
+
+using Rng = std::mt19937_64;
+
+int uniform(Rng& rng, int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1)); }
+
+template <size_t N>
+const char* pick(Rng& rng, const char* const (&words)[N]) {
+  return words[rng() % N];
+}
+
+// Each generator appends one "line" of its domain. They differ in alphabet, structure and
+// statistics, so a model's hidden states (and later k-means) separate them easily.
+void arithmetic_line(Rng& rng, std::string& out) {
+  const int a = uniform(rng, 0, 99), b = uniform(rng, 0, 99);
+  switch (rng() % 3) {
+    case 0: out += std::to_string(a) + " + " + std::to_string(b) + " = " + std::to_string(a + b) + "\n"; break;
+    case 1: out += std::to_string(a) + " * " + std::to_string(b % 10) + " = " + std::to_string(a * (b % 10)) + "\n"; break;
+    default: out += std::to_string(a + b) + " - " + std::to_string(b) + " = " + std::to_string(a) + "\n"; break;
+  }
+}
+
+void prose_line(Rng& rng, std::string& out) {
+  static const char* const subjects[] = {"the old sailor", "a quiet child", "the farmer", "my neighbour",
+                                         "the young queen", "a tired soldier", "the baker", "her brother"};
+  static const char* const verbs[] = {"walked to", "looked at", "dreamed of", "spoke about",
+                                      "carried", "remembered", "painted", "found"};
+  static const char* const objects[] = {"the river", "a small house", "the distant hills", "an empty road",
+                                        "the winter sea", "a golden field", "the village church", "the forest"};
+  static const char* const tails[] = {" in the morning", " before the storm", " with great care", "",
+                                      " for a long time", " once again"};
+  std::string s = std::string(pick(rng, subjects)) + " " + pick(rng, verbs) + " " + pick(rng, objects) + pick(rng, tails) + ". ";
+  s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  out += s;
+  if (rng() % 5 == 0) out += "\n";
+}
+
+void code_line(Rng& rng, std::string& out) {
+  static const char* const names[] = {"count", "index", "total", "buffer", "node", "value", "size", "offset"};
+  static const char* const ops[] = {" + ", " - ", " * ", " << ", " & "};
+  switch (rng() % 4) {
+    case 0: out += std::string("    ") + pick(rng, names) + " = " + pick(rng, names) + pick(rng, ops) + std::to_string(uniform(rng, 1, 64)) + ";\n"; break;
+    case 1: out += std::string("    if (") + pick(rng, names) + " > " + pick(rng, names) + ") {\n        return " + pick(rng, names) + ";\n    }\n"; break;
+    case 2: out += std::string("    for (int i = 0; i < ") + pick(rng, names) + "; ++i) " + pick(rng, names) + "[i] = 0;\n"; break;
+    default: out += std::string("int ") + pick(rng, names) + "_" + std::to_string(uniform(rng, 0, 9)) + "(int " + pick(rng, names) + ") {\n"; break;
+  }
+}
+
+void dna_line(Rng& rng, std::string& out) {
+  // Codon-like triples with a strong bias, and a recurring motif.
+  static const char* const codons[] = {"ATG", "GCT", "GCA", "TTA", "CGG", "AAT", "TGA", "CCC"};
+  for (int i = 0; i < 16; ++i) out += (rng() % 7 == 0) ? "GATTACA" : pick(rng, codons);
+  out += "\n";
+}
+
+void table_line(Rng& rng, std::string& out) {
+  static const char* const cities[] = {"Lyon", "Oslo", "Lima", "Pune", "Kyiv", "Nara", "Cork", "Fez"};
+  out += std::to_string(uniform(rng, 1000, 9999)) + "," + pick(rng, cities) + "," + std::to_string(uniform(rng, 0, 40)) +
+         "." + std::to_string(uniform(rng, 0, 9)) + "," + (rng() % 2 ? "yes" : "no") + "\n";
+}
+
+using LineGenerator = void (*)(Rng&, std::string&);
+constexpr LineGenerator kGenerators[] = {arithmetic_line, prose_line, code_line, dna_line, table_line};
+
+}  // namespace
+
+const std::vector<std::string>& synthetic_domain_names() {
+  static const std::vector<std::string> names{"arithmetic", "prose", "code", "dna", "table"};
+  return names;
+}
+
+std::vector<Document> synthetic_corpus(uint64_t seed, int count, int doc_bytes) {
+  const int domains = static_cast<int>(synthetic_domain_names().size());
+  std::vector<Document> docs;
+  docs.reserve(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    Rng rng(mix_seed(seed, static_cast<uint64_t>(i)));
+    Document d;
+    d.domain = i % domains;
+    // Lengths vary by up to ±50 % around doc_bytes.
+    const size_t target = static_cast<size_t>(doc_bytes / 2 + static_cast<int>(rng() % static_cast<uint64_t>(doc_bytes + 1)));
+    while (d.text.size() < target) kGenerators[d.domain](rng, d.text);
+    docs.push_back(std::move(d));
+  }
+  return docs;
+}
+
+std::vector<uint16_t> byte_encode(std::string_view text) {
+  std::vector<uint16_t> out;
+  out.reserve(text.size());
+  for (unsigned char c : text) out.push_back(c);
+  return out;
+}
+
+std::string byte_decode(const std::vector<uint16_t>& tokens) {
+  std::string out;
+  out.reserve(tokens.size());
+  for (uint16_t t : tokens) out += (t == kEndOfDocument) ? '\n' : static_cast<char>(t & 0xFF);
+  return out;
+}
+
+namespace {
+
+void pack(const std::vector<const Document*>& docs, int seq_len, SequenceSet& out) {
+  out.seq_len = seq_len;
+  const size_t width = static_cast<size_t>(seq_len) + 1;
+  std::vector<uint16_t> stream;
+  std::vector<uint8_t> stream_domain;
+  for (const Document* d : docs) {
+    for (uint16_t t : byte_encode(d->text)) {
+      stream.push_back(t);
+      stream_domain.push_back(static_cast<uint8_t>(d->domain));
+    }
+    stream.push_back(kEndOfDocument);
+    stream_domain.push_back(static_cast<uint8_t>(d->domain));
+  }
+  // Consecutive sequences share one boundary token: the last target of one is the first input of the next.
+  for (size_t start = 0; start + width <= stream.size(); start += width - 1) {
+    out.tokens.insert(out.tokens.end(), stream.begin() + static_cast<long>(start), stream.begin() + static_cast<long>(start + width));
+    out.domain.push_back(stream_domain[start]);
+  }
+}
+
+}  // namespace
+
+CorpusSplit pack_corpus(const std::vector<Document>& docs, int seq_len, double validation_fraction, uint64_t seed) {
+  std::vector<const Document*> train, validation;
+  const uint64_t threshold = static_cast<uint64_t>(validation_fraction * 1e9);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const bool is_val = mix_seed(seed ^ 0x5EEDULL, i) % 1000000000ULL < threshold;
+    (is_val ? validation : train).push_back(&docs[i]);
+  }
+  CorpusSplit split;
+  pack(train, seq_len, split.train);
+  pack(validation, seq_len, split.validation);
+  return split;
+}
+
+}  // namespace dipaco::engine

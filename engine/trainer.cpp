@@ -1,0 +1,195 @@
+// Real training: inner AdamW steps and evaluation on the path model.
+#include "engine/trainer.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "engine/model.hpp"
+
+namespace dipaco::engine {
+namespace {
+
+torch::Tensor to_tensor(const ParamVector& v) {
+  return torch::from_blob(const_cast<float*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kFloat32).clone();
+}
+
+ParamVector to_vector(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  const float* p = c.data_ptr<float>();
+  return ParamVector(p, p + c.numel());
+}
+
+// Gathers the (B*k, T+1) token rows of one step: batch_size draws from each shard, with an RNG that
+// depends only on (seed, global step), so batches are the same whatever thread runs the job.
+torch::Tensor sample_batch(const TrainRequest& r, int64_t step) {
+  const int rows = r.opt.batch_size * static_cast<int>(r.shards.size());
+  const int width = r.data->seq_len + 1;
+  auto batch = torch::empty({rows, width}, torch::kLong);
+  auto* out = batch.data_ptr<int64_t>();
+  std::mt19937_64 rng(mix_seed(r.seed, static_cast<uint64_t>(step)));
+  for (const auto& shard : r.shards) {
+    for (int b = 0; b < r.opt.batch_size; ++b) {
+      const int64_t id = (*shard)[rng() % shard->size()];
+      const uint16_t* seq = r.data->sequence(id);
+      for (int t = 0; t < width; ++t) *out++ = seq[t];
+    }
+  }
+  return batch;
+}
+
+// 1 where decoupled weight decay applies (matrices and embeddings), 0 for biases and norms.
+torch::Tensor decay_mask(Gpt& model, int64_t n) {
+  auto mask = torch::zeros({n});
+  int64_t offset = 0;
+  for (auto& p : model->parameters()) {
+    if (p.dim() >= 2) mask.narrow(0, offset, p.numel()).fill_(1.0);
+    offset += p.numel();
+  }
+  return mask;
+}
+
+}  // namespace
+
+void init_compute_thread() { torch::set_num_threads(1); }
+
+std::vector<ParamSlice> param_layout(const ModelConfig& model) {
+  Gpt gpt(model);
+  std::vector<ParamSlice> out;
+  int64_t offset = 0;
+  for (const auto& item : gpt->named_parameters()) {
+    out.push_back({item.key(), offset, item.value().numel()});
+    offset += item.value().numel();
+  }
+  return out;
+}
+
+int64_t param_count(const ModelConfig& model) {
+  int64_t n = 0;
+  for (const auto& s : param_layout(model)) n += s.numel;
+  return n;
+}
+
+ParamVector init_params(const ModelConfig& model, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  Gpt gpt(model);
+  auto gen = at::detail::createCPUGenerator(seed);
+  const double residual_std = 0.02 / std::sqrt(2.0 * model.blocks);
+  std::vector<torch::Tensor> parts;
+  for (const auto& item : gpt->named_parameters()) {
+    const auto& name = item.key();
+    auto t = torch::empty_like(item.value());
+    const bool is_weight = name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
+    if (t.dim() >= 2) {
+      const bool residual = name.find("attn_out") != std::string::npos || name.find("mlp_out") != std::string::npos;
+      t.normal_(0.0, residual ? residual_std : 0.02, gen);
+    } else if (is_weight) {
+      t.fill_(1.0);  // LayerNorm gain
+    } else {
+      t.zero_();
+    }
+    parts.push_back(t.view(-1));
+  }
+  return to_vector(torch::cat(parts));
+}
+
+TrainResult train_inner(const TrainRequest& r) {
+  if (!r.params || !r.data || r.shards.empty()) throw std::invalid_argument("train_inner: missing params, data or shards");
+  for (const auto& s : r.shards)
+    if (!s || s->empty()) throw std::invalid_argument("train_inner: empty shard");
+
+  Gpt model(r.model);
+  const int64_t n = static_cast<int64_t>(r.params->size());
+  auto flat = to_tensor(*r.params);
+  bind_parameters(model, flat);
+  auto params = model->parameters();
+  auto mask = decay_mask(model, n);
+
+  const bool fresh = r.opt_state.exp_avg.empty();
+  auto m = fresh ? torch::zeros({n}) : to_tensor(r.opt_state.exp_avg);
+  auto v = fresh ? torch::zeros({n}) : to_tensor(r.opt_state.exp_avg_sq);
+  int64_t adam_steps = fresh ? 0 : r.opt_state.steps;
+
+  const auto& o = r.opt;
+  double loss_sum = 0.0;
+  int64_t tokens = 0;
+  for (int64_t s = 0; s < r.steps; ++s) {
+    const int64_t global_step = r.step_begin + s;
+    auto batch = sample_batch(r, global_step);
+    auto inputs = batch.narrow(1, 0, r.model.seq_len);
+    auto targets = batch.narrow(1, 1, r.model.seq_len);
+    auto logits = model->forward(inputs);  // (B, T, V)
+    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, r.model.vocab}), targets.reshape(-1));
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    loss.backward();
+    loss_sum += loss.item<double>();
+    tokens += inputs.numel();
+
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> grads;
+    grads.reserve(params.size());
+    for (auto& p : params) grads.push_back(p.grad().view(-1));
+    auto g = torch::cat(grads);
+    if (o.grad_clip > 0) {
+      const double norm = g.norm().item<double>();
+      if (norm > o.grad_clip) g.mul_(o.grad_clip / (norm + 1e-6));
+    }
+    ++adam_steps;
+    const double lr = inner_lr_at(o, global_step);
+    const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(adam_steps));
+    const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(adam_steps));
+    m.mul_(o.beta1).add_(g, 1.0 - o.beta1);
+    v.mul_(o.beta2).addcmul_(g, g, 1.0 - o.beta2);
+    flat.addcmul_(flat, mask, -lr * o.weight_decay);  // decoupled weight decay
+    auto denom = (v / bc2).sqrt_().add_(o.eps);
+    flat.addcdiv_(m, denom, -lr / bc1);
+  }
+
+  TrainResult out;
+  out.params = to_vector(flat);
+  out.opt_state.exp_avg = to_vector(m);
+  out.opt_state.exp_avg_sq = to_vector(v);
+  out.opt_state.steps = adam_steps;
+  out.mean_loss = r.steps > 0 ? loss_sum / static_cast<double>(r.steps) : 0.0;
+  out.tokens = tokens;
+  return out;
+}
+
+EvalResult evaluate(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
+                    int64_t max_sequences) {
+  torch::NoGradGuard no_grad;
+  Gpt model(cfg);
+  auto flat = to_tensor(params);
+  bind_parameters(model, flat);
+  const int64_t count = max_sequences > 0 ? std::min<int64_t>(max_sequences, data.size()) : data.size();
+  const int64_t width = data.seq_len + 1;
+  constexpr int64_t kChunk = 32;
+  double loss_sum = 0.0;
+  int64_t tokens = 0;
+  for (int64_t first = 0; first < count; first += kChunk) {
+    const int64_t rows = std::min(kChunk, count - first);
+    auto batch = torch::empty({rows, width}, torch::kLong);
+    auto* out = batch.data_ptr<int64_t>();
+    for (int64_t i = 0; i < rows; ++i) {
+      const uint16_t* seq = data.sequence(first + i);
+      for (int64_t t = 0; t < width; ++t) *out++ = seq[t];
+    }
+    auto inputs = batch.narrow(1, 0, data.seq_len);
+    auto targets = batch.narrow(1, 1, data.seq_len);
+    auto logits = model->forward(inputs);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits.reshape({-1, cfg.vocab}), targets.reshape(-1),
+                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    tokens += inputs.numel();
+  }
+  EvalResult r;
+  r.tokens = tokens;
+  r.loss = tokens > 0 ? loss_sum / static_cast<double>(tokens) : 0.0;
+  r.perplexity = std::exp(r.loss);
+  return r;
+}
+
+}  // namespace dipaco::engine

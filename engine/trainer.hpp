@@ -1,0 +1,75 @@
+// The torch-free face of real training. Parameters and optimizer state travel as flat float
+// vectors, so the simulator, the outer optimizer and the tests never include <torch/torch.h>.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/corpus.hpp"
+#include "engine/outer_optimizer.hpp"
+#include "engine/sharding.hpp"
+
+namespace dipaco::engine {
+
+// AdamW moments, one entry per parameter, plus the number of steps already taken.
+struct AdamState {
+  ParamVector exp_avg;
+  ParamVector exp_avg_sq;
+  int64_t steps = 0;
+};
+
+// One named parameter tensor inside the flat vector (for later per-module slicing).
+struct ParamSlice {
+  std::string name;
+  int64_t offset = 0;
+  int64_t numel = 0;
+};
+
+std::vector<ParamSlice> param_layout(const ModelConfig& model);
+int64_t param_count(const ModelConfig& model);
+
+// GPT-2 style initialisation, from `seed` alone.
+ParamVector init_params(const ModelConfig& model, uint64_t seed);
+
+// τ inner steps. Each step draws batch_size sequences from every shard in `shards` and concatenates
+// them: one shard is one DiLoCo worker; k shards make a k-fold batch, which equals averaging k
+// workers' gradients (fully synchronous data parallelism).
+struct TrainRequest {
+  ModelConfig model;
+  InnerOptConfig opt;
+  std::shared_ptr<const ParamVector> params;
+  AdamState opt_state;  // empty moments mean "fresh"
+  std::shared_ptr<const SequenceSet> data;
+  std::vector<std::shared_ptr<const Shard>> shards;
+  int64_t step_begin = 0;  // global inner step of the first step, for the lr schedule
+  int64_t steps = 0;
+  uint64_t seed = 0;
+};
+
+struct TrainResult {
+  ParamVector params;
+  AdamState opt_state;
+  double mean_loss = 0.0;
+  int64_t tokens = 0;
+};
+
+// Pure and thread-safe: the same request gives bit-identical results on any thread.
+TrainResult train_inner(const TrainRequest& request);
+
+struct EvalResult {
+  double loss = 0.0;
+  double perplexity = 0.0;
+  int64_t tokens = 0;
+};
+
+// Mean next-token cross-entropy over the first `max_sequences` sequences of `data` (all if <= 0).
+EvalResult evaluate(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
+                    int64_t max_sequences);
+
+// Called once on each pool thread before its first job: one intra-op thread per job.
+void init_compute_thread();
+
+}  // namespace dipaco::engine

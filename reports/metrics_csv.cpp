@@ -1,0 +1,25 @@
+#include "reports/metrics_csv.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace dipaco::reports {
+
+std::string metrics_csv_header() {
+  return "sim_time_s,outer_step,inner_steps,tokens,train_loss,val_loss,val_perplexity,wan_bytes\n";
+}
+
+std::string render_metrics_csv(const std::vector<MetricsRow>& rows) {
+  std::string out = metrics_csv_header();
+  // Fixed formats: the same values always print as the same bytes.
+  auto opt = [](const std::optional<double>& v) { return v ? fmt::format("{:.6f}", *v) : std::string(); };
+  for (const auto& r : rows) {
+    const std::optional<double> ppl = r.val_loss ? std::optional<double>(std::exp(*r.val_loss)) : std::nullopt;
+    out += fmt::format("{:.6f},{},{},{},{},{},{},{:.0f}\n", r.sim_time_s, r.outer_step, r.inner_steps, r.tokens,
+                       opt(r.train_loss), opt(r.val_loss), opt(ppl), r.wan_bytes);
+  }
+  return out;
+}
+
+}  // namespace dipaco::reports

@@ -1,0 +1,24 @@
+// metrics.csv: one row per evaluation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dipaco::reports {
+
+struct MetricsRow {
+  double sim_time_s = 0.0;
+  int outer_step = 0;
+  int64_t inner_steps = 0;  // per worker
+  int64_t tokens = 0;       // trained tokens, all workers together
+  std::optional<double> train_loss;  // absent before the first step and without training
+  std::optional<double> val_loss;    // absent without training
+  double wan_bytes = 0.0;            // bytes that crossed between datacentres so far
+};
+
+std::string metrics_csv_header();
+std::string render_metrics_csv(const std::vector<MetricsRow>& rows);
+
+}  // namespace dipaco::reports

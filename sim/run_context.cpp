@@ -1,0 +1,61 @@
+#include "sim/run_context.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u/Engine.hpp>
+#include <xbt/log.h>
+
+#include <cstdio>
+
+XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_run, "dipaco-sim run progress");
+
+namespace dipaco::sim {
+
+std::shared_future<engine::EvalResult> RunContext::submit_eval(std::shared_ptr<const engine::ParamVector> params) {
+  if (!training || pool == nullptr) return {};
+  auto model = scenario.model;
+  auto data = validation_data;
+  const int64_t count = scenario.data.eval_sequences;
+  return pool->submit([model, data, params, count] { return engine::evaluate(model, *params, *data, count); });
+}
+
+void RunContext::record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params) {
+  const auto& a = scenario.algorithm;
+  PendingRow p;
+  p.row.sim_time_s = simgrid::s4u::Engine::get_clock();
+  p.row.outer_step = outer_step;
+  p.row.inner_steps = static_cast<int64_t>(outer_step) * a.tau;
+  p.row.tokens = p.row.inner_steps * scenario.workers() * scenario.inner.batch_size * scenario.model.seq_len;
+  p.row.train_loss = train_loss;
+  p.row.wan_bytes = wan_bytes;
+  if (params) p.eval = submit_eval(std::move(params));
+  rows.push_back(std::move(p));
+
+  // The latest evaluation that has already finished; never block the simulation for the display.
+  std::string val = "-";
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    if (it->eval.valid() && it->eval.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      val = fmt::format("{:.3f}", it->eval.get().loss);
+      break;
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double done = static_cast<double>(outer_step) / a.outer_steps;
+  const std::string eta = done > 0 ? fmt::format("{:.0f} s", elapsed * (1 - done) / done) : "?";
+  const std::string loss = train_loss ? fmt::format("{:.3f}", *train_loss) : "-";
+  if (progress_line) {
+    std::fprintf(stderr, "\r  outer step %d/%d | sim %.2f h | train loss %s | val loss %s | ETA %s   ", outer_step,
+                 a.outer_steps, p.row.sim_time_s / 3600.0, loss.c_str(), val.c_str(), eta.c_str());
+    if (outer_step == a.outer_steps) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  } else {
+    XBT_INFO("outer step %d/%d: train loss %s, val loss %s, WAN %.3g GB, ETA %s", outer_step, a.outer_steps,
+             loss.c_str(), val.c_str(), wan_bytes / 1e9, eta.c_str());
+  }
+}
+
+void RunContext::fail(const std::string& what) {
+  XBT_ERROR("%s", what.c_str());
+  if (error.empty()) error = what;
+}
+
+}  // namespace dipaco::sim

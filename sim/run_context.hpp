@@ -1,0 +1,70 @@
+// All state of one run, shared by its actors (no globals): the scenario, the cost model, the data,
+// the training thread pool, the accounting and the metrics rows. Actors only touch it from the
+// simulation's thread; pool threads only see the immutable data it points to.
+#pragma once
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/thread_pool.hpp"
+#include "engine/trainer.hpp"
+#include "reports/metrics_csv.hpp"
+#include "sim/cost_model.hpp"
+#include "sim/scenario.hpp"
+
+namespace simgrid::s4u {
+class Host;
+}
+
+namespace dipaco::sim {
+
+struct PendingRow {
+  reports::MetricsRow row;
+  std::shared_future<engine::EvalResult> eval;  // invalid when training is off
+};
+
+struct RunContext {
+  const Scenario& scenario;
+  CostModel cost;
+  bool training = true;
+
+  // Real data (null when training is off): one shard per worker, weighted by its sequence count.
+  std::shared_ptr<const engine::SequenceSet> train_data, validation_data;
+  std::vector<std::shared_ptr<const engine::Shard>> shards;
+  std::vector<double> shard_weights;
+  engine::ParamVector initial_params;
+  engine::ThreadPool* pool = nullptr;
+
+  // Simulated hosts.
+  simgrid::s4u::Host* outer_host = nullptr;
+  std::vector<simgrid::s4u::Host*> worker_hosts;
+
+  // Accounting.
+  double wan_bytes = 0.0;
+  double total_bytes = 0.0;
+  int64_t synchronisations = 0;
+  std::vector<double> compute_seconds;  // per worker
+  std::vector<PendingRow> rows;
+  std::string error;  // first failure raised inside an actor
+
+  // Progress.
+  bool progress_line = false;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  RunContext(const Scenario& s, CostModel c) : scenario(s), cost(std::move(c)), training(s.training) {}
+
+  // Queues an evaluation of `params` on the pool; returns an invalid future without training.
+  std::shared_future<engine::EvalResult> submit_eval(std::shared_ptr<const engine::ParamVector> params);
+
+  // Appends a metrics row at the current simulated time and reports progress.
+  void record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params);
+
+  // Records the first error from an actor; later ones are dropped.
+  void fail(const std::string& what);
+};
+
+}  // namespace dipaco::sim

@@ -1,0 +1,324 @@
+#include "sim/scenario.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace dipaco::sim {
+
+const char* to_string(Algorithm a) { return a == Algorithm::Diloco ? "diloco" : "sync"; }
+const char* to_string(NetworkModel m) { return m == NetworkModel::Analytic ? "analytic" : "simgrid"; }
+const char* to_string(Sharding s) { return s == Sharding::Iid ? "iid" : "domain"; }
+
+namespace {
+
+// Names the place of an error: "file:line" for file values, "file (--set)" for overrides.
+std::string where(const std::string& file, const YAML::Node& node) {
+  const auto mark = node.Mark();
+  if (mark.line < 0) return file + " (--set)";
+  return fmt::format("{}:{}", file, mark.line + 1);
+}
+
+// A YAML mapping read key by key. finish() rejects every key that was never asked for.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path, const std::string& file)
+      : node_(std::move(node)), path_(std::move(path)), file_(file) {
+    if (node_ && !node_.IsNull() && !node_.IsMap())
+      fail(node_, "", "expected a mapping of keys");
+  }
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
+    throw ScenarioError(fmt::format("{}: key '{}': {}", where(file_, at ? at : node_), full(key), msg));
+  }
+
+  bool has(const std::string& key) {
+    used_.insert(key);
+    return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
+  }
+
+  YAML::Node raw(const std::string& key) { return has(key) ? node_[key] : YAML::Node(); }
+
+  template <class T>
+  T get(const std::string& key, T fallback, const char* expected) {
+    if (!has(key)) return fallback;
+    const YAML::Node v = node_[key];
+    try {
+      return v.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(v, key, fmt::format("expected {}, got '{}'", expected, v.IsScalar() ? v.Scalar() : "a non-scalar"));
+    }
+  }
+
+  int integer(const std::string& key, int fallback, int min, int max = std::numeric_limits<int>::max()) {
+    const long long v = get<long long>(key, fallback, "an integer");
+    if (v < min || v > max)
+      fail(node_[key], key, fmt::format("{} is out of range [{}, {}]", v, min, max));
+    return static_cast<int>(v);
+  }
+
+  int64_t integer64(const std::string& key, int64_t fallback, int64_t min) {
+    // Accept 150e6-style numbers for big counts.
+    const double v = get<double>(key, static_cast<double>(fallback), "a number");
+    if (v < static_cast<double>(min) || v != std::floor(v) || v > 9e18)
+      fail(node_[key], key, fmt::format("expected a whole number >= {}", min));
+    return static_cast<int64_t>(v);
+  }
+
+  double real(const std::string& key, double fallback, double min, double max, bool min_inclusive = true) {
+    const double v = get<double>(key, fallback, "a number");
+    if (!(min_inclusive ? v >= min : v > min) || !(v <= max) || std::isnan(v))
+      fail(node_[key], key, fmt::format("{} is out of range {}{}, {}]", v, min_inclusive ? "[" : "(", min, max));
+    return v;
+  }
+
+  std::string text(const std::string& key, const std::string& fallback) { return get<std::string>(key, fallback, "a string"); }
+
+  template <class E>
+  E choice(const std::string& key, E fallback, const std::map<std::string, E>& options) {
+    if (!has(key)) return fallback;
+    const std::string v = text(key, "");
+    const auto it = options.find(v);
+    if (it == options.end()) {
+      std::string names;
+      for (const auto& o : options) names += (names.empty() ? "" : ", ") + o.first;
+      fail(node_[key], key, fmt::format("unknown value '{}' (choose one of: {})", v, names));
+    }
+    return it->second;
+  }
+
+  Section child(const std::string& key) {
+    used_.insert(key);
+    return Section(node_ && node_.IsMap() ? node_[key] : YAML::Node(), full(key), file_);
+  }
+
+  void finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      const auto key = kv.first.as<std::string>();
+      if (!used_.count(key)) {
+        std::string known;
+        for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
+        throw ScenarioError(fmt::format("{}: unknown key '{}' (known here: {})", where(file_, kv.first), full(key), known));
+      }
+    }
+  }
+
+  std::string full(const std::string& key) const { return path_.empty() ? key : (key.empty() ? path_ : path_ + "." + key); }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> used_;
+};
+
+void apply_override(YAML::Node root, const std::string& file, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ScenarioError(fmt::format("{} (--set): '{}' is not key=value (example: --set algorithm.tau=100)", file, assignment));
+  const std::string key = assignment.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw ScenarioError(fmt::format("{} (--set): key '{}': cannot parse the value: {}", file, key, e.msg));
+  }
+  // Walk the dotted path, creating mappings as needed; yaml-cpp nodes are handles, so this edits root.
+  std::vector<YAML::Node> chain{root};
+  size_t start = 0;
+  for (;;) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw ScenarioError(fmt::format("{} (--set): '{}' has an empty key part", file, key));
+    if (dot == std::string::npos) {
+      chain.back()[part] = value;
+      return;
+    }
+    YAML::Node next = chain.back()[part];
+    if (next && !next.IsMap() && !next.IsNull())
+      throw ScenarioError(fmt::format("{} (--set): key '{}' is not a mapping", file, key.substr(0, dot)));
+    if (!next || next.IsNull()) chain.back()[part] = YAML::Node(YAML::NodeType::Map);
+    chain.push_back(chain.back()[part]);
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+Scenario load_scenario(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  const std::string name = file.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(name);
+  } catch (const YAML::BadFile&) {
+    throw ScenarioError(fmt::format("{}: cannot read the scenario file (check the path)", name));
+  } catch (const YAML::Exception& e) {
+    throw ScenarioError(fmt::format("{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.msg));
+  }
+  if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto& o : overrides) apply_override(root, name, o);
+
+  Scenario s;
+  s.file = file;
+  Section top(root, "", name);
+  s.seed = static_cast<uint64_t>(top.integer64("seed", 1, 0));
+  s.training = top.choice<bool>("training", true, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
+
+  if (!top.has("platform")) top.fail(root, "platform", "is required (path to a SimGrid XML platform, relative to the scenario)");
+  s.platform = top.text("platform", "");
+  if (s.platform.is_relative()) s.platform = file.parent_path() / s.platform;
+  if (!std::filesystem::exists(s.platform))
+    top.fail(root["platform"], "platform", fmt::format("file '{}' does not exist", s.platform.string()));
+
+  {
+    auto n = top.child("network");
+    s.network = n.choice<NetworkModel>("model", NetworkModel::Analytic,
+                                       {{"analytic", NetworkModel::Analytic}, {"simgrid", NetworkModel::SimGrid}});
+    n.finish();
+  }
+  {
+    auto p = top.child("placement");
+    if (!p.has("outer")) p.fail(root["placement"], "outer", "is required (host name of the outer optimizer)");
+    s.outer_host = p.text("outer", "");
+    const YAML::Node workers = p.raw("workers");
+    if (!workers || !workers.IsSequence() || workers.size() == 0)
+      p.fail(workers, "workers", "is required: a non-empty list of host names, one per worker");
+    for (const auto& w : workers) {
+      if (!w.IsScalar()) p.fail(w, "workers", "entries must be host names");
+      s.worker_hosts.push_back(w.as<std::string>());
+    }
+    p.finish();
+  }
+  {
+    auto d = top.child("data");
+    s.data.source = d.choice<std::string>("source", "synthetic", {{"synthetic", "synthetic"}});
+    s.data.documents = d.integer("documents", s.data.documents, 10);
+    s.data.doc_bytes = d.integer("doc_bytes", s.data.doc_bytes, 64);
+    s.data.validation_fraction = d.real("validation_fraction", s.data.validation_fraction, 0.0, 0.9, false);
+    s.data.sharding = d.choice<Sharding>("sharding", Sharding::Iid, {{"iid", Sharding::Iid}, {"domain", Sharding::Domain}});
+    s.data.eval_sequences = d.integer("eval_sequences", s.data.eval_sequences, 1);
+    d.finish();
+  }
+  {
+    auto m = top.child("model");
+    s.model.vocab = m.integer("vocab", s.model.vocab, 256, 65536);
+    s.model.d_model = m.integer("d_model", s.model.d_model, 8, 8192);
+    s.model.heads = m.integer("heads", s.model.heads, 1, 256);
+    s.model.blocks = m.integer("blocks", s.model.blocks, 1, 256);
+    s.model.seq_len = m.integer("seq_len", s.model.seq_len, 8, 65536);
+    if (s.model.d_model % s.model.heads != 0)
+      m.fail(root["model"]["heads"], "heads", fmt::format("d_model {} is not divisible by heads {}", s.model.d_model, s.model.heads));
+    m.finish();
+  }
+  {
+    auto a = top.child("algorithm");
+    s.algorithm.name = a.choice<Algorithm>("name", Algorithm::Diloco, {{"diloco", Algorithm::Diloco}, {"sync", Algorithm::Sync}});
+    s.algorithm.tau = a.integer("tau", s.algorithm.tau, 1);
+    s.algorithm.outer_steps = a.integer("outer_steps", s.algorithm.outer_steps, 1);
+    s.algorithm.eval_every = a.integer("eval_every", s.algorithm.eval_every, 1);
+    a.finish();
+  }
+  {
+    auto o = top.child("inner_optimizer");
+    s.inner.lr = o.real("lr", s.inner.lr, 0.0, 10.0, false);
+    s.inner.warmup_steps = o.integer("warmup_steps", static_cast<int>(s.inner.warmup_steps), 0);
+    s.inner.min_lr_ratio = o.real("min_lr_ratio", s.inner.min_lr_ratio, 0.0, 1.0);
+    s.inner.weight_decay = o.real("weight_decay", s.inner.weight_decay, 0.0, 10.0);
+    s.inner.beta1 = o.real("beta1", s.inner.beta1, 0.0, 1.0);
+    s.inner.beta2 = o.real("beta2", s.inner.beta2, 0.0, 1.0);
+    s.inner.grad_clip = o.real("grad_clip", s.inner.grad_clip, 0.0, 1e9);
+    s.inner.batch_size = o.integer("batch_size", s.inner.batch_size, 1);
+    o.finish();
+  }
+  s.inner.total_steps = static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps;
+  {
+    auto o = top.child("outer_optimizer");
+    s.outer.kind = o.choice<engine::OuterKind>("name", engine::OuterKind::Nesterov,
+                                               {{"nesterov", engine::OuterKind::Nesterov}, {"sgd", engine::OuterKind::Sgd}});
+    s.outer.lr = o.real("lr", s.outer.lr, 0.0, 100.0, false);
+    s.outer.momentum = o.real("momentum", s.outer.momentum, 0.0, 1.0);
+    o.finish();
+  }
+  {
+    auto c = top.child("cost");
+    s.cost.mfu = c.real("mfu", s.cost.mfu, 0.0, 1.0, false);
+    s.cost.params = c.integer64("params", 0, 0);
+    s.cost.tokens_per_step = c.integer64("tokens_per_step", 0, 0);
+    s.cost.bytes_per_param = c.integer("bytes_per_param", s.cost.bytes_per_param, 1, 16);
+    s.cost.layers = c.integer("layers", 0, 0);
+    s.cost.d_model = c.integer("d_model", 0, 0);
+    s.cost.seq_len = c.integer("seq_len", 0, 0);
+    c.finish();
+  }
+  top.finish();
+  if (s.model.vocab < 256)
+    throw ScenarioError(fmt::format("{}: key 'model.vocab': the byte tokenizer needs vocab >= 256", name));
+  return s;
+}
+
+std::string scenario_to_yaml(const Scenario& s) {
+  YAML::Emitter y;
+  y << YAML::BeginMap;
+  y << YAML::Key << "seed" << YAML::Value << s.seed;
+  y << YAML::Key << "training" << YAML::Value << (s.training ? "on" : "off");
+  y << YAML::Key << "platform" << YAML::Value << std::filesystem::absolute(s.platform).lexically_normal().string();
+  y << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "model" << YAML::Value << to_string(s.network) << YAML::EndMap;
+  y << YAML::Key << "placement" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "outer" << YAML::Value << s.outer_host;
+  y << YAML::Key << "workers" << YAML::Value << YAML::Flow << s.worker_hosts;
+  y << YAML::EndMap;
+  y << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "source" << YAML::Value << s.data.source;
+  y << YAML::Key << "documents" << YAML::Value << s.data.documents;
+  y << YAML::Key << "doc_bytes" << YAML::Value << s.data.doc_bytes;
+  y << YAML::Key << "validation_fraction" << YAML::Value << s.data.validation_fraction;
+  y << YAML::Key << "sharding" << YAML::Value << to_string(s.data.sharding);
+  y << YAML::Key << "eval_sequences" << YAML::Value << s.data.eval_sequences;
+  y << YAML::EndMap;
+  y << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "vocab" << YAML::Value << s.model.vocab;
+  y << YAML::Key << "d_model" << YAML::Value << s.model.d_model;
+  y << YAML::Key << "heads" << YAML::Value << s.model.heads;
+  y << YAML::Key << "blocks" << YAML::Value << s.model.blocks;
+  y << YAML::Key << "seq_len" << YAML::Value << s.model.seq_len;
+  y << YAML::EndMap;
+  y << YAML::Key << "algorithm" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << to_string(s.algorithm.name);
+  y << YAML::Key << "tau" << YAML::Value << s.algorithm.tau;
+  y << YAML::Key << "outer_steps" << YAML::Value << s.algorithm.outer_steps;
+  y << YAML::Key << "eval_every" << YAML::Value << s.algorithm.eval_every;
+  y << YAML::EndMap;
+  y << YAML::Key << "inner_optimizer" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "lr" << YAML::Value << s.inner.lr;
+  y << YAML::Key << "warmup_steps" << YAML::Value << s.inner.warmup_steps;
+  y << YAML::Key << "min_lr_ratio" << YAML::Value << s.inner.min_lr_ratio;
+  y << YAML::Key << "weight_decay" << YAML::Value << s.inner.weight_decay;
+  y << YAML::Key << "beta1" << YAML::Value << s.inner.beta1;
+  y << YAML::Key << "beta2" << YAML::Value << s.inner.beta2;
+  y << YAML::Key << "grad_clip" << YAML::Value << s.inner.grad_clip;
+  y << YAML::Key << "batch_size" << YAML::Value << s.inner.batch_size;
+  y << YAML::EndMap;
+  y << YAML::Key << "outer_optimizer" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "name" << YAML::Value << (s.outer.kind == engine::OuterKind::Nesterov ? "nesterov" : "sgd");
+  y << YAML::Key << "lr" << YAML::Value << s.outer.lr;
+  y << YAML::Key << "momentum" << YAML::Value << s.outer.momentum;
+  y << YAML::EndMap;
+  y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "mfu" << YAML::Value << s.cost.mfu;
+  y << YAML::Key << "params" << YAML::Value << s.cost.params;
+  y << YAML::Key << "tokens_per_step" << YAML::Value << s.cost.tokens_per_step;
+  y << YAML::Key << "bytes_per_param" << YAML::Value << s.cost.bytes_per_param;
+  y << YAML::Key << "layers" << YAML::Value << s.cost.layers;
+  y << YAML::Key << "d_model" << YAML::Value << s.cost.d_model;
+  y << YAML::Key << "seq_len" << YAML::Value << s.cost.seq_len;
+  y << YAML::EndMap;
+  y << YAML::EndMap;
+  return std::string(y.c_str()) + "\n";
+}
+
+}  // namespace dipaco::sim

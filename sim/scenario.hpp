@@ -1,0 +1,80 @@
+// A scenario: everything one run needs, read from YAML with strict checking. Unknown keys and bad
+// values are ScenarioErrors that name the file, the line and the key (exit code 2 in the CLI).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/outer_optimizer.hpp"
+
+namespace dipaco::sim {
+
+class ScenarioError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Algorithm { Diloco, Sync };
+enum class NetworkModel { Analytic, SimGrid };
+enum class Sharding { Iid, Domain };
+
+struct DataSpec {
+  std::string source = "synthetic";
+  int documents = 2000;
+  int doc_bytes = 1024;
+  double validation_fraction = 0.1;
+  Sharding sharding = Sharding::Iid;
+  int eval_sequences = 128;  // validation sequences per evaluation
+};
+
+struct AlgorithmSpec {
+  Algorithm name = Algorithm::Diloco;
+  int tau = 50;          // inner steps per outer step (DiLoCo's H); for sync: steps between evaluations
+  int outer_steps = 10;  // DiLoCo rounds; sync runs tau * outer_steps steps
+  int eval_every = 1;    // outer steps between evaluations
+};
+
+// Cost of one inner step as simulated. Zero fields fall back to the model that really trains.
+struct CostSpec {
+  double mfu = 0.4;  // model-flops utilisation of the accelerator
+  int64_t params = 0;
+  int64_t tokens_per_step = 0;
+  int bytes_per_param = 4;
+  int layers = 0;
+  int d_model = 0;
+  int seq_len = 0;
+};
+
+struct Scenario {
+  std::filesystem::path file;      // where it was read from
+  uint64_t seed = 1;
+  std::filesystem::path platform;  // resolved relative to the scenario file
+  NetworkModel network = NetworkModel::Analytic;
+  std::string outer_host;
+  std::vector<std::string> worker_hosts;
+  DataSpec data;
+  engine::ModelConfig model;
+  AlgorithmSpec algorithm;
+  engine::InnerOptConfig inner;   // total_steps is derived: tau * outer_steps
+  engine::OuterOptConfig outer;
+  CostSpec cost;
+  bool training = true;
+
+  int workers() const { return static_cast<int>(worker_hosts.size()); }
+};
+
+// Reads and validates `file`, applying `overrides` ("dotted.key=value", YAML value syntax) first.
+Scenario load_scenario(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+
+// The resolved scenario, every default filled in, as YAML that load_scenario reads back.
+std::string scenario_to_yaml(const Scenario& s);
+
+const char* to_string(Algorithm a);
+const char* to_string(NetworkModel m);
+const char* to_string(Sharding s);
+
+}  // namespace dipaco::sim

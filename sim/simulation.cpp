@@ -1,0 +1,184 @@
+#include "sim/simulation.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+#include <xbt/log.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "engine/corpus.hpp"
+#include "engine/sharding.hpp"
+#include "engine/thread_pool.hpp"
+#include "engine/trainer.hpp"
+#include "reports/atomic_file.hpp"
+#include "reports/metrics_csv.hpp"
+#include "reports/summary_json.hpp"
+#include "sim/diloco_actors.hpp"
+#include "sim/network_model.hpp"
+#include "sim/platform.hpp"
+#include "sim/run_context.hpp"
+#include "sim/sync_actors.hpp"
+
+XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_sim, "dipaco-sim setup and outputs");
+
+namespace dipaco::sim {
+namespace s4u = simgrid::s4u;
+
+namespace {
+
+void prepare_data(const Scenario& s, RunContext& ctx) {
+  const auto docs = engine::synthetic_corpus(s.seed, s.data.documents, s.data.doc_bytes);
+  auto split = engine::pack_corpus(docs, s.model.seq_len, s.data.validation_fraction, s.seed);
+  const std::string file = s.file.string();
+  if (split.validation.size() == 0)
+    throw ScenarioError(fmt::format("{}: key 'data.documents': {} documents give no validation sequence of seq_len {}; "
+                                    "raise data.documents or data.validation_fraction", file, s.data.documents, s.model.seq_len));
+  const auto shards = s.data.sharding == Sharding::Iid ? engine::iid_shards(split.train, s.workers(), s.seed)
+                                                       : engine::domain_shards(split.train, s.workers());
+  for (size_t i = 0; i < shards.size(); ++i) {
+    if (shards[i].empty())
+      throw ScenarioError(fmt::format("{}: key 'data.documents': worker {} gets an empty shard; raise data.documents", file, i));
+    ctx.shards.push_back(std::make_shared<const engine::Shard>(shards[i]));
+    ctx.shard_weights.push_back(static_cast<double>(shards[i].size()));
+  }
+  ctx.train_data = std::make_shared<const engine::SequenceSet>(std::move(split.train));
+  ctx.validation_data = std::make_shared<const engine::SequenceSet>(std::move(split.validation));
+  ctx.initial_params = engine::init_params(s.model, s.seed);
+}
+
+// Builds SimGrid's argv: our defaults first, then the scenario's network model, then the user's
+// flags, so that later settings win.
+std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
+  std::vector<std::string> args{"dipaco-sim", "--cfg=contexts/stack-size:8192"};
+  for (const auto& c : network_config(s.network)) args.push_back("--cfg=" + c);
+  args.insert(args.end(), o.simgrid_args.begin(), o.simgrid_args.end());
+  return args;
+}
+
+std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
+                         const std::vector<reports::MetricsRow>& rows) {
+  const auto& s = ctx.scenario;
+  const double wall = s4u::Engine::get_clock();
+  double compute = 0.0;
+  for (double c : ctx.compute_seconds) compute += c;
+  const double utilisation = wall > 0 ? compute / (wall * static_cast<double>(s.workers())) : 0.0;
+
+  reports::JsonObject cost;
+  cost.string("source", ctx.cost.source)
+      .integer("params", ctx.cost.params)
+      .integer("tokens_per_step", ctx.cost.tokens_per_step)
+      .integer("layers", ctx.cost.layers)
+      .integer("d_model", ctx.cost.d_model)
+      .integer("seq_len", ctx.cost.seq_len)
+      .integer("bytes_per_param", ctx.cost.bytes_per_param)
+      .number("mfu", ctx.cost.mfu)
+      .number("flops_per_step", ctx.cost.flops_per_step)
+      .number("message_bytes", ctx.cost.message_bytes);
+
+  reports::JsonObject j;
+  j.string("scenario", s.file.string())
+      .string("algorithm", to_string(s.algorithm.name))
+      .integer("workers", s.workers())
+      .integer("tau", s.algorithm.tau)
+      .integer("outer_steps", s.algorithm.outer_steps)
+      .boolean("training", s.training)
+      .string("network_model", to_string(s.network));
+  if (s.training && rows.size() >= 1 && rows.front().val_loss && rows.back().val_loss) {
+    j.number("initial_val_perplexity", std::exp(*rows.front().val_loss))
+        .number("final_val_loss", *rows.back().val_loss)
+        .number("final_val_perplexity", std::exp(*rows.back().val_loss));
+  } else {
+    j.null("initial_val_perplexity").null("final_val_loss").null("final_val_perplexity");
+  }
+  j.number("simulated_wall_clock_s", wall)
+      .number("wan_bytes", ctx.wan_bytes)
+      .number("total_bytes", ctx.total_bytes)
+      .integer("synchronisations", ctx.synchronisations)
+      .number("compute_seconds", compute)
+      .number("compute_utilisation", utilisation)
+      .integer("trained_params", static_cast<int64_t>(ctx.initial_params.size()))
+      .object("cost_model", cost)
+      .number("real_seconds", real_seconds)
+      .integer("threads", o.threads);
+  return j.render();
+}
+
+}  // namespace
+
+RunOutcome run_scenario(const Scenario& s, const RunOptions& o) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string file = s.file.string();
+
+  // SimGrid first: bad --cfg flags and platforms are reported before any expensive work.
+  auto args = simgrid_argv(s, o);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  argv.push_back(nullptr);
+  s4u::Engine engine(&argc, argv.data());
+  if (argc > 1) throw ScenarioError(fmt::format("SimGrid did not understand '{}' (expected --cfg=key:value or --log=...)", argv[1]));
+  try {
+    engine.load_platform(s.platform.string());
+  } catch (const std::exception& e) {
+    throw ScenarioError(fmt::format("{}: key 'platform': cannot load '{}': {}", file, s.platform.string(), e.what()));
+  }
+
+  const int64_t trained_params = engine::param_count(s.model);
+  RunContext ctx(s, make_cost_model(s, trained_params));
+  ctx.progress_line = o.progress_line;
+  ctx.outer_host = host_by_name(s.outer_host, "placement.outer", file);
+  for (size_t i = 0; i < s.worker_hosts.size(); ++i)
+    ctx.worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
+  ctx.compute_seconds.assign(ctx.worker_hosts.size(), 0.0);
+
+  std::unique_ptr<engine::ThreadPool> pool;
+  if (s.training) {
+    prepare_data(s, ctx);
+    pool = std::make_unique<engine::ThreadPool>(o.threads);
+    ctx.pool = pool.get();
+  }
+  XBT_INFO("%s: %s with %d workers, tau %d, %d outer steps, %lld trained params, cost: %s (%.3g flop/step, %.3g B/message)",
+           file.c_str(), to_string(s.algorithm.name), s.workers(), s.algorithm.tau, s.algorithm.outer_steps,
+           static_cast<long long>(trained_params), ctx.cost.source.c_str(), ctx.cost.flops_per_step, ctx.cost.message_bytes);
+
+  for (int i = 0; i < s.workers(); ++i) {
+    auto* host = ctx.worker_hosts[static_cast<size_t>(i)];
+    const auto name = fmt::format("worker-{}", i);
+    if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create(name, host, DilocoWorker(ctx, i));
+    else s4u::Actor::create(name, host, SyncWorker(ctx, i));
+  }
+  if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create("outer", ctx.outer_host, DilocoOuter(ctx));
+
+  engine.run();
+  if (!ctx.error.empty()) throw std::runtime_error(ctx.error);
+  if (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps)
+    throw std::runtime_error("the simulation ended before the last outer step (deadlock?)");
+
+  std::vector<reports::MetricsRow> rows;
+  for (auto& p : ctx.rows) {
+    if (p.eval.valid()) p.row.val_loss = p.eval.get().loss;
+    rows.push_back(p.row);
+  }
+  pool.reset();
+  const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  std::filesystem::create_directories(o.out_dir);
+  reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
+  reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
+  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, rows));
+
+  RunOutcome out;
+  out.out_dir = o.out_dir;
+  out.simulated_seconds = s4u::Engine::get_clock();
+  out.wan_bytes = ctx.wan_bytes;
+  if (rows.front().val_loss) out.initial_val_perplexity = std::exp(*rows.front().val_loss);
+  if (rows.back().val_loss) out.final_val_perplexity = std::exp(*rows.back().val_loss);
+  return out;
+}
+
+}  // namespace dipaco::sim

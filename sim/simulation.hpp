@@ -1,0 +1,31 @@
+// One run: data, platform, actors, simulation, outputs.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+
+namespace dipaco::sim {
+
+struct RunOptions {
+  int threads = 1;                       // training threads (pool size)
+  std::vector<std::string> simgrid_args;  // "--cfg=..." and "--log=..." passed to SimGrid
+  std::filesystem::path out_dir;
+  bool progress_line = false;  // a \r progress line instead of one log line per outer step
+};
+
+struct RunOutcome {
+  std::filesystem::path out_dir;
+  double simulated_seconds = 0.0;
+  double wan_bytes = 0.0;
+  double final_val_perplexity = 0.0;  // 0 without training
+  double initial_val_perplexity = 0.0;
+};
+
+// Throws ScenarioError for bad input (platform, hosts, data sizes, SimGrid flags) and
+// std::runtime_error when the run itself fails. Outputs are written only when the run succeeded.
+RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace dipaco::sim

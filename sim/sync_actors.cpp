@@ -1,0 +1,59 @@
+#include "sim/sync_actors.hpp"
+
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+#include <string>
+
+#include "sim/actor_guard.hpp"
+#include "sim/ring_allreduce.hpp"
+
+namespace dipaco::sim {
+namespace s4u = simgrid::s4u;
+
+void SyncWorker::operator()() { guarded(ctx_, "sync worker " + std::to_string(rank_), [this] { run(); }); }
+
+void SyncWorker::run() {
+  const auto& s = ctx_.scenario;
+  const int tau = s.algorithm.tau;
+  const bool leader = rank_ == 0;  // rank 0 owns the real model and writes the metrics
+  std::shared_ptr<const engine::ParamVector> params;
+  engine::AdamState adam;
+  if (leader && ctx_.training) params = std::make_shared<const engine::ParamVector>(ctx_.initial_params);
+  if (leader) ctx_.record(0, std::nullopt, params);
+
+  for (int segment = 1; segment <= s.algorithm.outer_steps; ++segment) {
+    std::shared_future<engine::TrainResult> job;
+    if (leader && ctx_.training) {
+      engine::TrainRequest req;
+      req.model = s.model;
+      req.opt = s.inner;
+      req.params = params;
+      req.opt_state = std::move(adam);
+      req.data = ctx_.train_data;
+      req.shards = ctx_.shards;  // one batch from every worker's shard per step
+      req.step_begin = static_cast<int64_t>(segment - 1) * tau;
+      req.steps = tau;
+      req.seed = engine::mix_seed(s.seed, 999);
+      job = ctx_.pool->submit([req = std::move(req)] { return engine::train_inner(req); });
+    }
+    for (int step = 0; step < tau; ++step) {
+      const double start = s4u::Engine::get_clock();
+      s4u::this_actor::execute(ctx_.cost.host_flops(1));
+      ctx_.compute_seconds[static_cast<size_t>(rank_)] += s4u::Engine::get_clock() - start;
+      ring_allreduce(ctx_, rank_, ctx_.cost.message_bytes);
+      if (leader) ++ctx_.synchronisations;
+    }
+    if (!leader) continue;
+    std::optional<double> train_loss;
+    if (ctx_.training) {
+      auto result = job.get();
+      adam = std::move(result.opt_state);
+      train_loss = result.mean_loss;
+      params = std::make_shared<const engine::ParamVector>(std::move(result.params));
+    }
+    if (segment % s.algorithm.eval_every == 0 || segment == s.algorithm.outer_steps) ctx_.record(segment, train_loss, params);
+  }
+}
+
+}  // namespace dipaco::sim
