@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   run->add_option("--cfg", cfgs, "SimGrid option as --cfg=key:value, e.g. --cfg=network/model:LV08 (repeatable)");
   run->add_option("--log", logs, "SimGrid log setting, e.g. --log=dipaco_run.thres:warning (repeatable)");
 
+  // CLI11 would only say "a subcommand is required"; name the word it did not know.
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "run") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run; see dipaco-sim --help)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -55,7 +60,12 @@ int main(int argc, char** argv) {
     const auto scenario = dipaco::sim::load_scenario(scenario_path, overrides);
     dipaco::sim::RunOptions options;
     options.threads = threads;
-    for (const auto& c : cfgs) options.simgrid_args.push_back("--cfg=" + c);
+    for (const auto& c : cfgs) {
+      // SimGrid aborts on a setting without "key:value"; catch it here with a clear message.
+      if (c.find(':') == std::string::npos || c.front() == ':')
+        throw dipaco::sim::ScenarioError("--cfg " + c + ": expected key:value, e.g. --cfg=network/model:LV08");
+      options.simgrid_args.push_back("--cfg=" + c);
+    }
     for (const auto& l : logs) options.simgrid_args.push_back("--log=" + l);
     options.out_dir = out_dir.empty() ? default_out_dir(scenario_path) : out_dir;
     options.progress_line = ::isatty(STDERR_FILENO) != 0;

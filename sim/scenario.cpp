@@ -17,23 +17,23 @@ const char* to_string(Sharding s) { return s == Sharding::Iid ? "iid" : "domain"
 namespace {
 
 // Names the place of an error: "file:line" for file values, "file (--set)" for overrides.
-std::string where(const std::string& file, const YAML::Node& node) {
+std::string where(const std::string& file, const YAML::Node& node, bool overridden) {
   const auto mark = node.Mark();
-  if (mark.line < 0) return file + " (--set)";
+  if (overridden || mark.line < 0) return file + " (--set)";
   return fmt::format("{}:{}", file, mark.line + 1);
 }
 
 // A YAML mapping read key by key. finish() rejects every key that was never asked for.
 class Section {
  public:
-  Section(YAML::Node node, std::string path, const std::string& file)
-      : node_(std::move(node)), path_(std::move(path)), file_(file) {
+  Section(YAML::Node node, std::string path, const std::string& file, const std::set<std::string>& overridden)
+      : node_(std::move(node)), path_(std::move(path)), file_(file), overridden_(overridden) {
     if (node_ && !node_.IsNull() && !node_.IsMap())
       fail(node_, "", "expected a mapping of keys");
   }
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
-    throw ScenarioError(fmt::format("{}: key '{}': {}", where(file_, at ? at : node_), full(key), msg));
+    throw ScenarioError(fmt::format("{}: key '{}': {}", where(file_, at ? at : node_, is_overridden(key)), full(key), msg));
   }
 
   bool has(const std::string& key) {
@@ -93,7 +93,7 @@ class Section {
 
   Section child(const std::string& key) {
     used_.insert(key);
-    return Section(node_ && node_.IsMap() ? node_[key] : YAML::Node(), full(key), file_);
+    return Section(node_ && node_.IsMap() ? node_[key] : YAML::Node(), full(key), file_, overridden_);
   }
 
   void finish() const {
@@ -103,8 +103,20 @@ class Section {
       if (!used_.count(key)) {
         std::string known;
         for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
-        throw ScenarioError(fmt::format("{}: unknown key '{}' (known here: {})", where(file_, kv.first), full(key), known));
+        throw ScenarioError(fmt::format("{}: unknown key '{}' (known here: {})", where(file_, kv.first, is_overridden(key)),
+                                        full(key), known));
       }
+    }
+  }
+
+  // True if `key` or a mapping above it was set with --set.
+  bool is_overridden(const std::string& key) const {
+    std::string k = full(key);
+    for (;;) {
+      if (overridden_.count(k)) return true;
+      const auto dot = k.rfind('.');
+      if (dot == std::string::npos) return false;
+      k.resize(dot);
     }
   }
 
@@ -114,10 +126,12 @@ class Section {
   YAML::Node node_;
   std::string path_;
   const std::string& file_;
+  const std::set<std::string>& overridden_;
   std::set<std::string> used_;
 };
 
-void apply_override(YAML::Node root, const std::string& file, const std::string& assignment) {
+// Returns the dotted key it set.
+std::string apply_override(YAML::Node root, const std::string& file, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ScenarioError(fmt::format("{} (--set): '{}' is not key=value (example: --set algorithm.tau=100)", file, assignment));
@@ -137,7 +151,7 @@ void apply_override(YAML::Node root, const std::string& file, const std::string&
     if (part.empty()) throw ScenarioError(fmt::format("{} (--set): '{}' has an empty key part", file, key));
     if (dot == std::string::npos) {
       chain.back()[part] = value;
-      return;
+      return key;
     }
     YAML::Node next = chain.back()[part];
     if (next && !next.IsMap() && !next.IsNull())
@@ -161,11 +175,12 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     throw ScenarioError(fmt::format("{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.msg));
   }
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
-  for (const auto& o : overrides) apply_override(root, name, o);
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) overridden.insert(apply_override(root, name, o));
 
   Scenario s;
   s.file = file;
-  Section top(root, "", name);
+  Section top(root, "", name, overridden);
   s.seed = static_cast<uint64_t>(top.integer64("seed", 1, 0));
   s.training = top.choice<bool>("training", true, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
 

@@ -54,7 +54,8 @@ void prepare_data(const Scenario& s, RunContext& ctx) {
 // Builds SimGrid's argv: our defaults first, then the scenario's network model, then the user's
 // flags, so that later settings win.
 std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
-  std::vector<std::string> args{"dipaco-sim", "--cfg=contexts/stack-size:8192"};
+  // Torch needs ~135 KiB of actor stack per training step; below 1 MiB, SimGrid stacks crash or corrupt.
+  std::vector<std::string> args{"dipaco-sim", "--cfg=contexts/stack-size:8192", "--log=xbt_cfg.thres:warning"};
   for (const auto& c : network_config(s.network)) args.push_back("--cfg=" + c);
   args.insert(args.end(), o.simgrid_args.begin(), o.simgrid_args.end());
   return args;
@@ -63,7 +64,8 @@ std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
                          const std::vector<reports::MetricsRow>& rows) {
   const auto& s = ctx.scenario;
-  const double wall = s4u::Engine::get_clock();
+  // Training ends with the last outer step; the stop messages after it are not part of the run.
+  const double wall = rows.back().sim_time_s;
   double compute = 0.0;
   for (double c : ctx.compute_seconds) compute += c;
   const double utilisation = wall > 0 ? compute / (wall * static_cast<double>(s.workers())) : 0.0;
@@ -120,7 +122,15 @@ RunOutcome run_scenario(const Scenario& s, const RunOptions& o) {
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
   argv.push_back(nullptr);
-  s4u::Engine engine(&argc, argv.data());
+  std::unique_ptr<s4u::Engine> engine_holder;
+  try {
+    engine_holder = std::make_unique<s4u::Engine>(&argc, argv.data());
+  } catch (const std::exception& e) {
+    // SimGrid lists every known key after the first line: keep the line that names the problem.
+    const std::string what = e.what();
+    throw ScenarioError(fmt::format("--cfg: {} (keys: https://simgrid.org/doc/latest/Configuring_SimGrid.html)", what.substr(0, what.find('\n'))));
+  }
+  auto& engine = *engine_holder;
   if (argc > 1) throw ScenarioError(fmt::format("SimGrid did not understand '{}' (expected --cfg=key:value or --log=...)", argv[1]));
   try {
     engine.load_platform(s.platform.string());
@@ -174,7 +184,7 @@ RunOutcome run_scenario(const Scenario& s, const RunOptions& o) {
 
   RunOutcome out;
   out.out_dir = o.out_dir;
-  out.simulated_seconds = s4u::Engine::get_clock();
+  out.simulated_seconds = rows.back().sim_time_s;
   out.wan_bytes = ctx.wan_bytes;
   if (rows.front().val_loss) out.initial_val_perplexity = std::exp(*rows.front().val_loss);
   if (rows.back().val_loss) out.final_val_perplexity = std::exp(*rows.back().val_loss);

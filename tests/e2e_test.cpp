@@ -1,0 +1,141 @@
+#include <algorithm>
+// End to end: the dipaco-sim binary on small scenarios, as a user runs it.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace {
+
+const std::string kSource = DIPACO_SOURCE_DIR;
+
+struct Result {
+  int rc = -1;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(DIPACO_BINARY) + " " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+double json_number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ([-0-9.e+]+)"))) {
+    ADD_FAILURE() << "no number for " << key << " in " << json;
+    return 0.0;
+  }
+  return std::stod(m[1]);
+}
+
+std::filesystem::path out_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + name);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+const std::string kTiny = kSource + "/tests/scenarios/tiny-diloco.yaml";
+const std::string kTiming = kSource + "/tests/scenarios/timing-1gbps.yaml";
+
+}  // namespace
+
+TEST(EndToEnd, TinyDilocoRunsFastAndLearns) {
+  const auto dir = out_dir("tiny");
+  const auto r = run("run " + kTiny + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("outputs: " + dir.string()), std::string::npos) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_LT(json_number(summary, "real_seconds"), 30.0);
+  EXPECT_LT(json_number(summary, "final_val_perplexity"), 0.5 * json_number(summary, "initial_val_perplexity"));
+  EXPECT_GT(json_number(summary, "wan_bytes"), 0.0);
+  // 1 header + step 0 + 5 outer steps
+  const auto csv = slurp(dir / "metrics.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7) << csv;
+  EXPECT_TRUE(std::filesystem::exists(dir / "scenario.yaml"));
+}
+
+TEST(EndToEnd, SameSeedGivesIdenticalMetricsForAnyThreadCount) {
+  const auto a = out_dir("det-a"), b = out_dir("det-b"), c = out_dir("det-c");
+  ASSERT_EQ(run("run " + kTiny + " --threads 1 --out " + a.string()).rc, 0);
+  ASSERT_EQ(run("run " + kTiny + " --threads 2 --out " + b.string()).rc, 0);
+  ASSERT_EQ(run("run " + kTiny + " --threads 2 --out " + c.string()).rc, 0);
+  const auto ma = slurp(a / "metrics.csv");
+  ASSERT_FALSE(ma.empty());
+  EXPECT_EQ(ma, slurp(b / "metrics.csv"));
+  EXPECT_EQ(ma, slurp(c / "metrics.csv"));
+}
+
+TEST(EndToEnd, SyncBaselineIsSlowerByTauFoldMoreSynchronisations) {
+  // Timing only. Per-synchronisation costs come from one-step runs of each algorithm; the long runs
+  // must then spend tau times more time communicating per the sync baseline's extra all-reduces.
+  struct Timing {
+    double wall, comm, syncs;
+  };
+  auto timing = [](const std::string& name, const std::string& sets) {
+    const auto dir = out_dir(name);
+    const auto r = run("run " + kTiming + " " + sets + " --out " + dir.string());
+    EXPECT_EQ(r.rc, 0) << r.output;
+    const auto s = slurp(dir / "summary.json");
+    const double wall = json_number(s, "simulated_wall_clock_s");
+    const double compute_per_worker = json_number(s, "compute_seconds") / 4;
+    return Timing{wall, wall - compute_per_worker, json_number(s, "synchronisations")};
+  };
+  const int tau = 20;
+  const auto diloco = timing("diloco", "");
+  const auto sync = timing("sync", "--set algorithm.name=sync");
+  const auto diloco_one = timing("diloco-one", "--set algorithm.tau=1 --set algorithm.outer_steps=1");
+  const auto sync_one = timing("sync-one", "--set algorithm.name=sync --set algorithm.tau=1 --set algorithm.outer_steps=1");
+
+  EXPECT_GT(sync.wall, diloco.wall);
+  EXPECT_EQ(sync.syncs, tau * diloco.syncs);
+  const double per_sync_ratio = sync_one.comm / diloco_one.comm;
+  EXPECT_NEAR((sync.comm / diloco.comm) / per_sync_ratio, tau, 0.01 * tau)
+      << "sync comm " << sync.comm << " s, diloco comm " << diloco.comm << " s, per-sync ratio " << per_sync_ratio;
+}
+
+TEST(EndToEnd, BadInputGetsOneLineErrorAndExitCodeTwo) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"run " + kTiny + " --set algorithm.tua=3", "algorithm.tua"},
+      {"run " + kTiny + " --set placement.workers=[nohost]", "placement.workers[0]"},
+      {"run " + kTiny + " --threads 0", "--threads"},
+      {"run " + kTiny + " --cfg=network/modle:CM02", "network/modle"},
+      {"run " + kTiny + " --cfg=nonsense", "key:value"},
+      {"run /nonexistent.yaml", "/nonexistent.yaml"},
+      {"run " + kTiny + " --set platform=" + kTiny, "platform"},
+      {"frobnicate", "frobnicate"},
+  };
+  for (const auto& [args, needle] : cases) {
+    const auto dir = out_dir("bad");
+    const auto r = run(args + " --out " + dir.string());
+    EXPECT_EQ(r.rc, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << "\n" << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "metrics.csv")) << args;
+  }
+}
+
+TEST(EndToEnd, HelpExplainsEveryRunOption) {
+  const auto r = run("run --help");
+  EXPECT_EQ(r.rc, 0);
+  for (const char* opt : {"--out", "--set", "--threads", "--cfg", "--log"}) EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
+}

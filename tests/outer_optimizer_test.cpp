@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+
+#include "engine/outer_optimizer.hpp"
+
+using dipaco::engine::OuterKind;
+using dipaco::engine::OuterOptimizer;
+using dipaco::engine::outer_gradient;
+using dipaco::engine::ParamVector;
+
+TEST(OuterGradient, EqualWeightsIsGlobalMinusMean) {
+  const ParamVector global{1.0f, 2.0f};
+  const ParamVector a{0.0f, 1.0f}, b{1.0f, 3.0f};
+  const auto d = outer_gradient(global, {&a, &b}, {1.0, 1.0});
+  EXPECT_FLOAT_EQ(d[0], 1.0f - 0.5f);
+  EXPECT_FLOAT_EQ(d[1], 2.0f - 2.0f);
+}
+
+TEST(OuterGradient, WeightsByExamples) {
+  // Shards of 300 and 100 examples: weights 3/4 and 1/4.
+  const ParamVector global{1.0f};
+  const ParamVector a{0.0f}, b{4.0f};
+  const auto d = outer_gradient(global, {&a, &b}, {300.0, 100.0});
+  EXPECT_FLOAT_EQ(d[0], 1.0f - (0.75f * 0.0f + 0.25f * 4.0f));
+}
+
+TEST(OuterGradient, RejectsMismatchedInputs) {
+  const ParamVector global{1.0f, 2.0f}, shorter{1.0f};
+  EXPECT_THROW(outer_gradient(global, {&shorter}, {1.0}), std::invalid_argument);
+  EXPECT_THROW(outer_gradient(global, {&global}, {1.0, 2.0}), std::invalid_argument);
+  EXPECT_THROW(outer_gradient(global, {&global}, {0.0}), std::invalid_argument);
+}
+
+TEST(OuterOptimizer, NesterovMatchesHandComputation) {
+  // lr 0.7, momentum 0.9, θ0 = 1.
+  // step 1: Δ = 0.5, b = 0.5,              θ = 1 - 0.7 (0.5 + 0.9·0.5)   = 0.335
+  // step 2: Δ = 0.2, b = 0.9·0.5 + 0.2 = 0.65, θ = 0.335 - 0.7 (0.2 + 0.9·0.65) = -0.2145
+  OuterOptimizer opt({OuterKind::Nesterov, 0.7, 0.9});
+  ParamVector theta{1.0f};
+  opt.step(theta, {0.5f});
+  EXPECT_NEAR(theta[0], 0.335, 1e-6);
+  opt.step(theta, {0.2f});
+  EXPECT_NEAR(theta[0], -0.2145, 1e-6);
+}
+
+TEST(OuterOptimizer, SgdWithLrOneIsFedAvg) {
+  // θ - 1·(θ - mean θ_i) = mean θ_i
+  OuterOptimizer opt({OuterKind::Sgd, 1.0, 0.0});
+  ParamVector theta{3.0f, -1.0f};
+  const ParamVector a{1.0f, 0.0f}, b{2.0f, 2.0f};
+  opt.step(theta, outer_gradient(theta, {&a, &b}, {1.0, 1.0}));
+  EXPECT_FLOAT_EQ(theta[0], 1.5f);
+  EXPECT_FLOAT_EQ(theta[1], 1.0f);
+}

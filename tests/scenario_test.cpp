@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "sim/scenario.hpp"
+
+using dipaco::sim::load_scenario;
+using dipaco::sim::ScenarioError;
+
+namespace {
+
+const std::string kQuickstart = std::string(DIPACO_SOURCE_DIR) + "/scenarios/quickstart.yaml";
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string error_of(const std::string& file, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_scenario(file, overrides);
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Scenario, QuickstartLoadsWithItsValues) {
+  const auto s = load_scenario(kQuickstart);
+  EXPECT_EQ(s.workers(), 4);
+  EXPECT_EQ(s.algorithm.name, dipaco::sim::Algorithm::Diloco);
+  EXPECT_EQ(s.inner.total_steps, static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps);
+  EXPECT_TRUE(std::filesystem::exists(s.platform));
+  EXPECT_EQ(s.cost.params, 150000000);
+}
+
+TEST(Scenario, UnknownKeyNamesFileLineAndKey) {
+  const auto file = write_temp("unknown-key.yaml",
+                               "platform: " DIPACO_SOURCE_DIR "/platforms/two-datacentres.xml\n"
+                               "placement: {outer: west-gpu0, workers: [west-gpu1]}\n"
+                               "algorithm:\n  tau: 5\n  tua: 6\n");
+  const auto err = error_of(file);
+  EXPECT_NE(err.find(file + ":5"), std::string::npos) << err;
+  EXPECT_NE(err.find("algorithm.tua"), std::string::npos) << err;
+}
+
+TEST(Scenario, BadValueNamesTheKey) {
+  const auto err = error_of(kQuickstart, {"model.heads=5"});
+  EXPECT_NE(err.find("model.heads"), std::string::npos) << err;
+  EXPECT_NE(err.find("not divisible"), std::string::npos) << err;
+  EXPECT_NE(error_of(kQuickstart, {"algorithm.name=fedsgd"}).find("choose one of: diloco, sync"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"algorithm.tau=0"}).find("out of range"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"algorithm.tau=abc"}).find("(--set): key 'algorithm.tau': expected an integer"), std::string::npos);
+}
+
+TEST(Scenario, OverridesApplyAndUnknownOverridesFail) {
+  const auto s = load_scenario(kQuickstart, {"algorithm.tau=7", "training=off", "placement.workers=[a, b]"});
+  EXPECT_EQ(s.algorithm.tau, 7);
+  EXPECT_FALSE(s.training);
+  EXPECT_EQ(s.worker_hosts, (std::vector<std::string>{"a", "b"}));
+  EXPECT_NE(error_of(kQuickstart, {"algoritm.tau=7"}).find("unknown key 'algoritm'"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"tau"}).find("not key=value"), std::string::npos);
+}
+
+TEST(Scenario, MissingFilesAreReported) {
+  EXPECT_NE(error_of("/nonexistent/scenario.yaml").find("cannot read"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"platform=nope.xml"}).find("does not exist"), std::string::npos);
+}
+
+TEST(Scenario, ResolvedYamlReadsBackIdentically) {
+  const auto s = load_scenario(kQuickstart, {"algorithm.tau=9"});
+  const auto yaml = dipaco::sim::scenario_to_yaml(s);
+  const auto again = load_scenario(write_temp("resolved.yaml", yaml));
+  EXPECT_EQ(dipaco::sim::scenario_to_yaml(again), yaml);
+  EXPECT_EQ(again.algorithm.tau, 9);
+}
