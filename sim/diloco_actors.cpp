@@ -48,19 +48,10 @@ void DilocoWorker::run() {
 
     // Hand the real steps to the pool now, so they run while the simulation goes on.
     std::shared_future<engine::TrainResult> job;
-    if (ctx_.training) {
-      engine::TrainRequest req;
-      req.model = s.model;
-      req.opt = s.inner;
-      req.params = msg->params;
-      req.opt_state = std::move(adam);
-      req.data = ctx_.train_data;
-      req.shards = {ctx_.shards[static_cast<size_t>(rank_)]};
-      req.step_begin = static_cast<int64_t>(round) * tau;
-      req.steps = tau;
-      req.seed = engine::mix_seed(s.seed, 1000 + static_cast<uint64_t>(rank_));
-      job = ctx_.pool->submit([req = std::move(req)] { return engine::train_inner(req); });
-    }
+    if (ctx_.training)
+      job = ctx_.submit_training(msg->params, std::move(adam), {ctx_.shards[static_cast<size_t>(rank_)]},
+                                 static_cast<int64_t>(round) * tau, tau,
+                                 engine::mix_seed(s.seed, 1000 + static_cast<uint64_t>(rank_)));
 
     const double start = s4u::Engine::get_clock();
     s4u::this_actor::execute(ctx_.cost.host_flops(tau));

@@ -10,6 +10,22 @@ XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_run, "dipaco-sim run progress");
 
 namespace dipaco::sim {
 
+std::shared_future<engine::TrainResult> RunContext::submit_training(
+    std::shared_ptr<const engine::ParamVector> params, engine::AdamState opt_state,
+    std::vector<std::shared_ptr<const engine::Shard>> shards, int64_t step_begin, int64_t steps, uint64_t seed) {
+  engine::TrainRequest req;
+  req.model = scenario.model;
+  req.opt = scenario.inner;
+  req.params = std::move(params);
+  req.opt_state = std::move(opt_state);
+  req.data = train_data;
+  req.shards = std::move(shards);
+  req.step_begin = step_begin;
+  req.steps = steps;
+  req.seed = seed;
+  return pool->submit([req = std::move(req)] { return engine::train_inner(req); });
+}
+
 std::shared_future<engine::EvalResult> RunContext::submit_eval(std::shared_ptr<const engine::ParamVector> params) {
   if (!training || pool == nullptr) return {};
   auto model = scenario.model;

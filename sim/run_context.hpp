@@ -57,6 +57,12 @@ struct RunContext {
 
   RunContext(const Scenario& s, CostModel c) : scenario(s), cost(std::move(c)), training(s.training) {}
 
+  // Queues `steps` real inner steps from global step `step_begin` on the pool.
+  std::shared_future<engine::TrainResult> submit_training(std::shared_ptr<const engine::ParamVector> params,
+                                                          engine::AdamState opt_state,
+                                                          std::vector<std::shared_ptr<const engine::Shard>> shards,
+                                                          int64_t step_begin, int64_t steps, uint64_t seed);
+
   // Queues an evaluation of `params` on the pool; returns an invalid future without training.
   std::shared_future<engine::EvalResult> submit_eval(std::shared_ptr<const engine::ParamVector> params);
 

@@ -24,19 +24,9 @@ void SyncWorker::run() {
 
   for (int segment = 1; segment <= s.algorithm.outer_steps; ++segment) {
     std::shared_future<engine::TrainResult> job;
-    if (leader && ctx_.training) {
-      engine::TrainRequest req;
-      req.model = s.model;
-      req.opt = s.inner;
-      req.params = params;
-      req.opt_state = std::move(adam);
-      req.data = ctx_.train_data;
-      req.shards = ctx_.shards;  // one batch from every worker's shard per step
-      req.step_begin = static_cast<int64_t>(segment - 1) * tau;
-      req.steps = tau;
-      req.seed = engine::mix_seed(s.seed, 999);
-      job = ctx_.pool->submit([req = std::move(req)] { return engine::train_inner(req); });
-    }
+    if (leader && ctx_.training)  // one batch from every worker's shard per step
+      job = ctx_.submit_training(params, std::move(adam), ctx_.shards, static_cast<int64_t>(segment - 1) * tau, tau,
+                                 engine::mix_seed(s.seed, 999));
     for (int step = 0; step < tau; ++step) {
       const double start = s4u::Engine::get_clock();
       s4u::this_actor::execute(ctx_.cost.host_flops(1));
