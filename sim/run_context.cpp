@@ -50,7 +50,7 @@ void RunContext::record(int outer_step, std::optional<double> train_loss, std::s
   std::string val = "-";
   for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
     if (it->eval.valid() && it->eval.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-      val = fmt::format("{:.3f}", it->eval.get().loss);
+      val = fmt::format("{:.3f} (step {})", it->eval.get().loss, it->row.outer_step);
       break;
     }
   }
