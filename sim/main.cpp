@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::filesystem::path created_dir;  // removed again if the run never writes into it
+  auto remove_if_empty = [&created_dir] {
+    std::error_code ignored;
+    if (!created_dir.empty() && std::filesystem::is_empty(created_dir, ignored)) std::filesystem::remove(created_dir, ignored);
+  };
   try {
     const auto scenario = dipaco::sim::load_scenario(scenario_path, overrides);
     dipaco::sim::RunOptions options;
@@ -68,6 +73,10 @@ int main(int argc, char** argv) {
     }
     for (const auto& l : logs) options.simgrid_args.push_back("--log=" + l);
     options.out_dir = out_dir.empty() ? default_out_dir(scenario_path) : out_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(options.out_dir, ec);
+    if (ec) throw dipaco::sim::ScenarioError("--out " + options.out_dir.string() + ": cannot create the run directory: " + ec.message());
+    created_dir = options.out_dir;
     options.progress_line = ::isatty(STDERR_FILENO) != 0;
     const auto outcome = dipaco::sim::run_scenario(scenario, options);
     if (scenario.training)
@@ -77,9 +86,11 @@ int main(int argc, char** argv) {
     fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml}}\n", outcome.out_dir.string());
     return 0;
   } catch (const dipaco::sim::ScenarioError& e) {
+    remove_if_empty();
     std::cerr << "dipaco-sim: error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
+    remove_if_empty();
     std::cerr << "dipaco-sim: run failed: " << e.what() << "\n";
     return 1;
   }

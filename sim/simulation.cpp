@@ -177,7 +177,6 @@ RunOutcome run_scenario(const Scenario& s, const RunOptions& o) {
   pool.reset();
   const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  std::filesystem::create_directories(o.out_dir);
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
   reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, rows));

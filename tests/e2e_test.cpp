@@ -123,14 +123,15 @@ TEST(EndToEnd, BadInputGetsOneLineErrorAndExitCodeTwo) {
       {"run /nonexistent.yaml", "/nonexistent.yaml"},
       {"run " + kTiny + " --set platform=" + kTiny, "platform"},
       {"frobnicate", "frobnicate"},
+      {"run " + kTiny + " --out /proc/forbidden", "/proc/forbidden"},
   };
   for (const auto& [args, needle] : cases) {
     const auto dir = out_dir("bad");
-    const auto r = run(args + " --out " + dir.string());
+    const auto r = run(args.find("--out") == std::string::npos ? args + " --out " + dir.string() : args);
     EXPECT_EQ(r.rc, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(needle), std::string::npos) << args << "\n" << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << "\n" << r.output;
-    EXPECT_FALSE(std::filesystem::exists(dir / "metrics.csv")) << args;
+    EXPECT_FALSE(std::filesystem::exists(dir)) << args << ": no run directory is left behind";
   }
 }
 
