@@ -113,41 +113,31 @@ std::string byte_decode(const std::vector<uint16_t>& tokens) {
   return out;
 }
 
-namespace {
-
-void pack(const std::vector<const Document*>& docs, int seq_len, SequenceSet& out) {
-  out.seq_len = seq_len;
-  const size_t width = static_cast<size_t>(seq_len) + 1;
-  std::vector<uint16_t> stream;
-  std::vector<uint8_t> stream_domain;
-  for (const Document* d : docs) {
-    for (uint16_t t : byte_encode(d->text)) {
-      stream.push_back(t);
-      stream_domain.push_back(static_cast<uint8_t>(d->domain));
-    }
-    stream.push_back(kEndOfDocument);
-    stream_domain.push_back(static_cast<uint8_t>(d->domain));
+TokenStream TokenStream::from_vector(const std::vector<uint32_t>& tokens, int bytes_per_token) {
+  TokenStream t;
+  t.bytes_per_token = bytes_per_token;
+  t.size = static_cast<int64_t>(tokens.size());
+  if (bytes_per_token == 2) {
+    auto v = std::make_shared<std::vector<uint16_t>>(tokens.begin(), tokens.end());
+    t.data = v->data();
+    t.owner = v;
+  } else {
+    auto v = std::make_shared<std::vector<uint32_t>>(tokens);
+    t.data = v->data();
+    t.owner = v;
   }
-  // Consecutive sequences share one boundary token: the last target of one is the first input of the next.
-  for (size_t start = 0; start + width <= stream.size(); start += width - 1) {
-    out.tokens.insert(out.tokens.end(), stream.begin() + static_cast<long>(start), stream.begin() + static_cast<long>(start + width));
-    out.domain.push_back(stream_domain[start]);
-  }
+  return t;
 }
 
-}  // namespace
+void SequenceSet::copy_sequence(int64_t i, int64_t* out) const {
+  const int64_t start = i * seq_len;
+  for (int64_t t = 0; t <= seq_len; ++t) out[t] = stream[start + t];
+}
 
-CorpusSplit pack_corpus(const std::vector<Document>& docs, int seq_len, double validation_fraction, uint64_t seed) {
-  std::vector<const Document*> train, validation;
-  const uint64_t threshold = static_cast<uint64_t>(validation_fraction * 1e9);
-  for (size_t i = 0; i < docs.size(); ++i) {
-    const bool is_val = mix_seed(seed ^ 0x5EEDULL, i) % 1000000000ULL < threshold;
-    (is_val ? validation : train).push_back(&docs[i]);
-  }
-  CorpusSplit split;
-  pack(train, seq_len, split.train);
-  pack(validation, seq_len, split.validation);
-  return split;
+std::vector<uint32_t> SequenceSet::routing_prefix(int64_t i) const {
+  std::vector<uint32_t> out(static_cast<size_t>(prefix_tokens));
+  for (int t = 0; t < prefix_tokens; ++t) out[static_cast<size_t>(t)] = stream[i * seq_len + t];
+  return out;
 }
 
 }  // namespace dipaco::engine

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,14 +28,31 @@ constexpr int kByteVocab = 256;
 std::vector<uint16_t> byte_encode(std::string_view text);
 std::string byte_decode(const std::vector<uint16_t>& tokens);
 
-// Packed fixed-length training sequences. Sequence i holds seq_len + 1 tokens (inputs and shifted
-// targets) at tokens[i * (seq_len + 1)]; domain[i] is the domain of the document it starts in.
+// A split's tokens, in memory or memory-mapped from the token cache; 2 or 4 bytes per token.
+struct TokenStream {
+  std::shared_ptr<const void> owner;  // keeps the memory or the mapping alive
+  const void* data = nullptr;
+  int64_t size = 0;
+  int bytes_per_token = 2;
+  uint32_t operator[](int64_t i) const {
+    return bytes_per_token == 2 ? static_cast<const uint16_t*>(data)[i] : static_cast<const uint32_t*>(data)[i];
+  }
+  static TokenStream from_vector(const std::vector<uint32_t>& tokens, int bytes_per_token);
+};
+
+// Fixed-length sequences over a token stream. Sequence i is the seq_len + 1 tokens from
+// i * seq_len (inputs and shifted targets; neighbours share one token). Its first prefix_tokens
+// tokens are the routing prefix: they are context, never scored in validation perplexity.
 struct SequenceSet {
   int seq_len = 0;
-  std::vector<uint16_t> tokens;
-  std::vector<uint8_t> domain;
+  int prefix_tokens = 0;
+  TokenStream stream;
+  std::vector<uint16_t> domain;  // domain of the document each sequence starts in
   int64_t size() const { return static_cast<int64_t>(domain.size()); }
-  const uint16_t* sequence(int64_t i) const { return tokens.data() + i * (seq_len + 1); }
+  void copy_sequence(int64_t i, int64_t* out) const;     // seq_len + 1 tokens
+  std::vector<uint32_t> routing_prefix(int64_t i) const;  // the first prefix_tokens tokens
+  // Whether target position t (predicting token t + 1) counts in perplexity.
+  bool scored(int t) const { return t + 1 >= prefix_tokens; }
 };
 
 struct CorpusSplit {
@@ -42,10 +60,8 @@ struct CorpusSplit {
   SequenceSet validation;
 };
 
-// Splits documents into train/validation by a hash of their index and seed (deterministic), then
-// packs each split into sequences with an end-of-document token between documents.
-CorpusSplit pack_corpus(const std::vector<Document>& docs, int seq_len, double validation_fraction,
-                        uint64_t seed);
+// Byte-level, in memory: splits `docs` by document hash and packs each split (tests, synthetic data).
+CorpusSplit pack_corpus(const std::vector<Document>& docs, int seq_len, double validation_fraction, int prefix_tokens = 0);
 
 // SplitMix64: the project's one seed mixer, so that every derived stream is reproducible.
 uint64_t mix_seed(uint64_t a, uint64_t b);

@@ -32,9 +32,8 @@ torch::Tensor sample_batch(const TrainRequest& r, int64_t step) {
   std::mt19937_64 rng(mix_seed(r.seed, static_cast<uint64_t>(step)));
   for (const auto& shard : r.shards) {
     for (int b = 0; b < r.opt.batch_size; ++b) {
-      const int64_t id = (*shard)[rng() % shard->size()];
-      const uint16_t* seq = r.data->sequence(id);
-      for (int t = 0; t < width; ++t) *out++ = seq[t];
+      r.data->copy_sequence((*shard)[rng() % shard->size()], out);
+      out += width;
     }
   }
   return batch;
@@ -163,27 +162,28 @@ EvalResult evaluate(const ModelConfig& cfg, const ParamVector& params, const Seq
   Gpt model(cfg);
   auto flat = to_tensor(params);
   bind_parameters(model, flat);
+  // Evenly spaced sequences, so that a subset still covers every domain of the split.
   const int64_t count = max_sequences > 0 ? std::min<int64_t>(max_sequences, data.size()) : data.size();
   const int64_t width = data.seq_len + 1;
+  // Targets that predict routing-prefix tokens are context only: they never count.
+  auto mask = torch::empty({data.seq_len}, torch::kFloat32);
+  for (int t = 0; t < data.seq_len; ++t) mask[t] = data.scored(t) ? 1.0f : 0.0f;
   constexpr int64_t kChunk = 32;
   double loss_sum = 0.0;
   int64_t tokens = 0;
   for (int64_t first = 0; first < count; first += kChunk) {
     const int64_t rows = std::min(kChunk, count - first);
     auto batch = torch::empty({rows, width}, torch::kLong);
-    auto* out = batch.data_ptr<int64_t>();
-    for (int64_t i = 0; i < rows; ++i) {
-      const uint16_t* seq = data.sequence(first + i);
-      for (int64_t t = 0; t < width; ++t) *out++ = seq[t];
-    }
+    for (int64_t i = 0; i < rows; ++i) data.copy_sequence((first + i) * data.size() / count, batch.data_ptr<int64_t>() + i * width);
     auto inputs = batch.narrow(1, 0, data.seq_len);
     auto targets = batch.narrow(1, 1, data.seq_len);
     auto logits = model->forward(inputs);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits.reshape({-1, cfg.vocab}), targets.reshape(-1),
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    tokens += inputs.numel();
+    auto losses = torch::nn::functional::cross_entropy(
+                      logits.reshape({-1, cfg.vocab}), targets.reshape(-1),
+                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                      .view({rows, data.seq_len});
+    loss_sum += (losses * mask).sum().item<double>();
+    tokens += rows * static_cast<int64_t>(mask.sum().item<float>());
   }
   EvalResult r;
   r.tokens = tokens;

@@ -65,7 +65,8 @@ struct EvalResult {
   int64_t tokens = 0;
 };
 
-// Mean next-token cross-entropy over the first `max_sequences` sequences of `data` (all if <= 0).
+// Mean next-token cross-entropy over `max_sequences` evenly spaced sequences of `data` (all if <= 0),
+// excluding the routing prefix: perplexity counts only targets at or after token prefix_tokens.
 EvalResult evaluate(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
                     int64_t max_sequences);
 

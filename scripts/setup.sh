@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config
   libsimgrid-dev libtorch-dev libboost-graph-dev libfmt-dev libcli11-dev libgtest-dev libyaml-cpp-dev
+  libsentencepiece-dev zlib1g-dev nlohmann-json3-dev
+  # The built-in debian-mix corpus: fortunes, FOLDOC, GCIDE and the Jargon File.
+  fortunes dict-foldoc dict-gcide dict-jargon
   # Without it Debian's libtorch runs on the reference BLAS, 10-20x slower. Not the libopenblas0
   # meta package: it pulls the pthread flavour, which oversubscribes the cores.
   libopenblas0-openmp

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <thread>
 
+#include "engine/allocator.hpp"
+#include "sim/data_setup.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
 
@@ -24,6 +26,7 @@ std::string default_out_dir(const std::filesystem::path& scenario) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dipaco::engine::keep_freed_memory_for_reuse();
   CLI::App app{"dipaco-sim: geo-distributed training (DiLoCo, synchronous data parallelism) simulated with SimGrid,\n"
                "with real LibTorch training inside the simulated hosts."};
   app.require_subcommand(1);
@@ -41,10 +44,22 @@ int main(int argc, char** argv) {
   run->add_option("--log", logs, "SimGrid log setting, e.g. --log=dipaco_run.thres:warning (repeatable)");
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "run") {
-    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run; see dipaco-sim --help)\n";
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "run" && std::string(argv[1]) != "data") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data; see dipaco-sim --help)\n";
     return 2;
   }
+  auto* data = app.add_subcommand("data", "Build or inspect a scenario's tokenizer and token caches");
+  data->require_subcommand(1);
+  int samples = 3;
+  auto* prepare = data->add_subcommand("prepare", "Build the tokenizer and token caches, with a progress line");
+  auto* stats = data->add_subcommand("stats", "Documents and tokens per domain and split, plus decoded samples");
+  for (auto* cmd : {prepare, stats}) {
+    cmd->add_option("scenario", scenario_path, "Scenario YAML file")->required();
+    cmd->add_option("--set", overrides, "Override a scenario key (repeatable)");
+    cmd->add_option("--threads", threads, "Tokenizer threads (default: all cores)")->check(CLI::Range(1, 1024));
+  }
+  stats->add_option("--samples", samples, "Decoded training sequences to print (default 3)")->check(CLI::Range(0, 1000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -54,6 +69,22 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "dipaco-sim: error: " << e.what() << " (see dipaco-sim --help)\n";
     return 2;
+  }
+
+  if (data->parsed()) {
+    try {
+      const auto scenario = dipaco::sim::load_scenario(scenario_path, overrides);
+      const auto dataset = dipaco::sim::load_dataset(scenario, threads, true);
+      if (stats->parsed()) dipaco::sim::print_data_stats(scenario, dataset, samples, std::cout);
+      else fmt::print("cache: {}\n", dataset.cache_file.empty() ? "none (synthetic data is generated in memory)" : dataset.cache_file.string());
+      return 0;
+    } catch (const dipaco::sim::ScenarioError& e) {
+      std::cerr << "dipaco-sim: error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "dipaco-sim: data failed: " << e.what() << "\n";
+      return 1;
+    }
   }
 
   std::filesystem::path created_dir;  // removed again if the run never writes into it

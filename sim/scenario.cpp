@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
@@ -211,21 +212,47 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   }
   {
     auto d = top.child("data");
-    s.data.source = d.choice<std::string>("source", "synthetic", {{"synthetic", "synthetic"}});
+    s.data.source = d.choice<std::string>("source", "debian-mix",
+                                          {{"debian-mix", "debian-mix"}, {"synthetic", "synthetic"},
+                                           {"text-folder", "text-folder"}, {"jsonl", "jsonl"}});
+    const bool needs_path = s.data.source == "text-folder" || s.data.source == "jsonl";
+    if (needs_path && !d.has("path"))
+      d.fail(root["data"], "path", fmt::format("is required for source {} (a {})", s.data.source,
+                                               s.data.source == "jsonl" ? "JSON-lines file or folder" : "folder of .txt files"));
+    s.data.path = d.text("path", s.data.source == "debian-mix" ? "/" : "");
+    if (s.data.path.is_relative() && !s.data.path.empty()) s.data.path = file.parent_path() / s.data.path;
+    s.data.per_paragraph = d.choice<bool>("text_unit", false, {{"file", false}, {"paragraph", true}});
     s.data.documents = d.integer("documents", s.data.documents, 10);
     s.data.doc_bytes = d.integer("doc_bytes", s.data.doc_bytes, 64);
     s.data.validation_fraction = d.real("validation_fraction", s.data.validation_fraction, 0.0, 0.9, false);
     s.data.sharding = d.choice<Sharding>("sharding", Sharding::Iid, {{"iid", Sharding::Iid}, {"domain", Sharding::Domain}});
     s.data.eval_sequences = d.integer("eval_sequences", s.data.eval_sequences, 1);
+    s.data.prefix_tokens = d.integer("prefix_tokens", s.data.prefix_tokens, 0);
+    s.data.cache_dir = d.text("cache_dir", "");
+    if (s.data.cache_dir.empty()) {
+      const char* xdg = std::getenv("XDG_CACHE_HOME");
+      const char* home = std::getenv("HOME");
+      s.data.cache_dir = (xdg && *xdg) ? std::filesystem::path(xdg) / "dipaco-sim"
+                                       : std::filesystem::path(home && *home ? home : "/tmp") / ".cache" / "dipaco-sim";
+    } else if (s.data.cache_dir.is_relative()) {
+      s.data.cache_dir = file.parent_path() / s.data.cache_dir;
+    }
+    auto t = d.child("tokenizer");
+    s.data.tokenizer.kind = t.choice<std::string>("kind", "sentencepiece", {{"sentencepiece", "sentencepiece"}, {"byte", "byte"}});
+    s.data.tokenizer.vocab = t.integer("vocab", s.data.tokenizer.vocab, 260, 1 << 20);
+    s.data.tokenizer.algorithm = t.choice<std::string>("algorithm", "unigram", {{"unigram", "unigram"}, {"bpe", "bpe"}});
+    t.finish();
     d.finish();
   }
   {
     auto m = top.child("model");
-    s.model.vocab = m.integer("vocab", s.model.vocab, 256, 65536);
+    s.model.vocab = m.integer("vocab", 0, 0, 1 << 20);
     s.model.d_model = m.integer("d_model", s.model.d_model, 8, 8192);
     s.model.heads = m.integer("heads", s.model.heads, 1, 256);
     s.model.blocks = m.integer("blocks", s.model.blocks, 1, 256);
     s.model.seq_len = m.integer("seq_len", s.model.seq_len, 8, 65536);
+    if (s.model.seq_len <= s.data.prefix_tokens)
+      m.fail(root["model"]["seq_len"], "seq_len", fmt::format("must exceed data.prefix_tokens ({}), which perplexity skips", s.data.prefix_tokens));
     if (s.model.d_model % s.model.heads != 0)
       m.fail(root["model"]["heads"], "heads", fmt::format("d_model {} is not divisible by heads {}", s.model.d_model, s.model.heads));
     m.finish();
@@ -271,8 +298,6 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     c.finish();
   }
   top.finish();
-  if (s.model.vocab < 256)
-    throw ScenarioError(fmt::format("{}: key 'model.vocab': the byte tokenizer needs vocab >= 256", name));
   return s;
 }
 
@@ -289,11 +314,20 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::EndMap;
   y << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "source" << YAML::Value << s.data.source;
+  y << YAML::Key << "path" << YAML::Value << s.data.path.string();
+  y << YAML::Key << "text_unit" << YAML::Value << (s.data.per_paragraph ? "paragraph" : "file");
   y << YAML::Key << "documents" << YAML::Value << s.data.documents;
   y << YAML::Key << "doc_bytes" << YAML::Value << s.data.doc_bytes;
   y << YAML::Key << "validation_fraction" << YAML::Value << s.data.validation_fraction;
   y << YAML::Key << "sharding" << YAML::Value << to_string(s.data.sharding);
   y << YAML::Key << "eval_sequences" << YAML::Value << s.data.eval_sequences;
+  y << YAML::Key << "prefix_tokens" << YAML::Value << s.data.prefix_tokens;
+  y << YAML::Key << "cache_dir" << YAML::Value << s.data.cache_dir.string();
+  y << YAML::Key << "tokenizer" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "kind" << YAML::Value << s.data.tokenizer.kind;
+  y << YAML::Key << "vocab" << YAML::Value << s.data.tokenizer.vocab;
+  y << YAML::Key << "algorithm" << YAML::Value << s.data.tokenizer.algorithm;
+  y << YAML::EndMap;
   y << YAML::EndMap;
   y << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "vocab" << YAML::Value << s.model.vocab;

@@ -22,13 +22,24 @@ enum class Algorithm { Diloco, Sync };
 enum class NetworkModel { Analytic, SimGrid };
 enum class Sharding { Iid, Domain };
 
+struct TokenizerSpec {
+  std::string kind = "sentencepiece";  // sentencepiece | byte
+  int vocab = 4096;
+  std::string algorithm = "unigram";   // unigram | bpe
+};
+
 struct DataSpec {
-  std::string source = "synthetic";
-  int documents = 2000;
-  int doc_bytes = 1024;
-  double validation_fraction = 0.1;
+  std::string source = "debian-mix";  // debian-mix | synthetic | text-folder | jsonl
+  std::filesystem::path path;         // text-folder / jsonl: required; debian-mix: filesystem root ("/")
+  bool per_paragraph = false;         // text-folder: text_unit paragraph (else file)
+  int documents = 2000;               // synthetic only
+  int doc_bytes = 1024;               // synthetic only
+  double validation_fraction = 0.05;
   Sharding sharding = Sharding::Iid;
   int eval_sequences = 128;  // validation sequences per evaluation
+  int prefix_tokens = 32;    // routing prefix: context only, excluded from perplexity
+  std::filesystem::path cache_dir;  // default: $XDG_CACHE_HOME/dipaco-sim or ~/.cache/dipaco-sim
+  TokenizerSpec tokenizer;
 };
 
 struct AlgorithmSpec {
@@ -57,7 +68,7 @@ struct Scenario {
   std::string outer_host;
   std::vector<std::string> worker_hosts;
   DataSpec data;
-  engine::ModelConfig model;
+  engine::ModelConfig model;  // model.vocab 0 means "the tokenizer's vocabulary"
   AlgorithmSpec algorithm;
   engine::InnerOptConfig inner;   // total_steps is derived: tau * outer_steps
   engine::OuterOptConfig outer;

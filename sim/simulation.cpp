@@ -18,6 +18,7 @@
 #include "reports/atomic_file.hpp"
 #include "reports/metrics_csv.hpp"
 #include "reports/summary_json.hpp"
+#include "sim/data_setup.hpp"
 #include "sim/diloco_actors.hpp"
 #include "sim/network_model.hpp"
 #include "sim/platform.hpp"
@@ -31,23 +32,26 @@ namespace s4u = simgrid::s4u;
 
 namespace {
 
-void prepare_data(const Scenario& s, RunContext& ctx) {
-  const auto docs = engine::synthetic_corpus(s.seed, s.data.documents, s.data.doc_bytes);
-  auto split = engine::pack_corpus(docs, s.model.seq_len, s.data.validation_fraction, s.seed);
+// Sequences and one shard per worker. Small-corpus problems are input errors (exit 2).
+void prepare_data(const Scenario& s, const engine::Dataset& data, RunContext& ctx) {
   const std::string file = s.file.string();
-  if (split.validation.size() == 0)
-    throw ScenarioError(fmt::format("{}: key 'data.documents': {} documents give no validation sequence of seq_len {}; "
-                                    "raise data.documents or data.validation_fraction", file, s.data.documents, s.model.seq_len));
-  const auto shards = s.data.sharding == Sharding::Iid ? engine::iid_shards(split.train, s.workers(), s.seed)
-                                                       : engine::domain_shards(split.train, s.workers());
+  auto train = engine::make_sequences(data.train, s.model.seq_len, s.data.prefix_tokens);
+  auto validation = engine::make_sequences(data.validation, s.model.seq_len, s.data.prefix_tokens);
+  if (train.size() < s.inner.batch_size || validation.size() == 0)
+    throw ScenarioError(fmt::format("{}: data: {} training and {} validation sequences of {} tokens are too few for a "
+                                    "batch of {}; add text, or lower model.seq_len or inner_optimizer.batch_size",
+                                    file, train.size(), validation.size(), s.model.seq_len, s.inner.batch_size));
+  const auto shards = s.data.sharding == Sharding::Iid ? engine::iid_shards(train, s.workers(), s.seed)
+                                                       : engine::domain_shards(train, s.workers());
   for (size_t i = 0; i < shards.size(); ++i) {
     if (shards[i].empty())
-      throw ScenarioError(fmt::format("{}: key 'data.documents': worker {} gets an empty shard; raise data.documents", file, i));
+      throw ScenarioError(fmt::format("{}: data: worker {} gets an empty shard ({} sharding); add text or use fewer workers",
+                                      file, i, to_string(s.data.sharding)));
     ctx.shards.push_back(std::make_shared<const engine::Shard>(shards[i]));
     ctx.shard_weights.push_back(static_cast<double>(shards[i].size()));
   }
-  ctx.train_data = std::make_shared<const engine::SequenceSet>(std::move(split.train));
-  ctx.validation_data = std::make_shared<const engine::SequenceSet>(std::move(split.validation));
+  ctx.train_data = std::make_shared<const engine::SequenceSet>(std::move(train));
+  ctx.validation_data = std::make_shared<const engine::SequenceSet>(std::move(validation));
   ctx.initial_params = engine::init_params(s.model, s.seed);
 }
 
@@ -97,6 +101,11 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
   } else {
     j.null("initial_val_perplexity").null("final_val_loss").null("final_val_perplexity");
   }
+  j.string("data_source", s.data.source)
+      .string("tokenizer", s.data.tokenizer.kind)
+      .integer("vocab", s.model.vocab)
+      .integer("train_sequences", ctx.train_data ? ctx.train_data->size() : 0)
+      .integer("prefix_tokens", s.data.prefix_tokens);
   j.number("simulated_wall_clock_s", wall)
       .number("wan_bytes", ctx.wan_bytes)
       .number("total_bytes", ctx.total_bytes)
@@ -112,7 +121,7 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
 
 }  // namespace
 
-RunOutcome run_scenario(const Scenario& s, const RunOptions& o) {
+RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   const std::string file = s.file.string();
 
@@ -138,17 +147,34 @@ RunOutcome run_scenario(const Scenario& s, const RunOptions& o) {
     throw ScenarioError(fmt::format("{}: key 'platform': cannot load '{}': {}", file, s.platform.string(), e.what()));
   }
 
+  // Hosts before data: a misspelled host should not wait for a tokenizer to train.
+  auto* outer_host = host_by_name(s.outer_host, "placement.outer", file);
+  std::vector<s4u::Host*> worker_hosts;
+  for (size_t i = 0; i < s.worker_hosts.size(); ++i)
+    worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
+
+  // Data before the cost model: the tokenizer decides the vocabulary, and so the parameter count.
+  engine::Dataset data;
+  if (!s.training && s.model.vocab == 0)  // timing only: no need to train a tokenizer to know its size
+    s.model.vocab = s.data.tokenizer.kind == "byte" ? engine::kByteVocab : s.data.tokenizer.vocab;
+  if (s.training) {
+    data = load_dataset(s, o.threads, true);
+    const int tokenizer_vocab = data.tokenizer->vocab_size();
+    if (s.model.vocab == 0) s.model.vocab = tokenizer_vocab;
+    if (s.model.vocab < tokenizer_vocab)
+      throw ScenarioError(fmt::format("{}: key 'model.vocab': {} is smaller than the tokenizer's {} tokens (use 0 for the tokenizer's)",
+                                      file, s.model.vocab, tokenizer_vocab));
+  }
   const int64_t trained_params = engine::param_count(s.model);
   RunContext ctx(s, make_cost_model(s, trained_params));
   ctx.progress_line = o.progress_line;
-  ctx.outer_host = host_by_name(s.outer_host, "placement.outer", file);
-  for (size_t i = 0; i < s.worker_hosts.size(); ++i)
-    ctx.worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
+  ctx.outer_host = outer_host;
+  ctx.worker_hosts = worker_hosts;
   ctx.compute_seconds.assign(ctx.worker_hosts.size(), 0.0);
 
   std::unique_ptr<engine::ThreadPool> pool;
   if (s.training) {
-    prepare_data(s, ctx);
+    prepare_data(s, data, ctx);
     pool = std::make_unique<engine::ThreadPool>(o.threads);
     ctx.pool = pool.get();
   }

@@ -26,6 +26,6 @@ struct RunOutcome {
 
 // Throws ScenarioError for bad input (platform, hosts, data sizes, SimGrid flags) and
 // std::runtime_error when the run itself fails. Outputs are written only when the run succeeded.
-RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options);
+RunOutcome run_scenario(Scenario scenario, const RunOptions& options);
 
 }  // namespace dipaco::sim

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "engine/config.hpp"
@@ -41,19 +42,40 @@ TEST(ByteTokenizer, RoundTrips) {
   EXPECT_EQ(byte_decode(byte_encode(text)), text);
 }
 
-TEST(PackCorpus, SplitsDeterministicallyIntoFixedLengthSequences) {
+TEST(PackCorpus, SplitsByDocumentHashIntoFixedLengthSequences) {
   const auto docs = synthetic_corpus(3, 200, 300);
-  const auto a = pack_corpus(docs, 32, 0.2, 3);
-  const auto b = pack_corpus(docs, 32, 0.2, 3);
-  EXPECT_EQ(a.train.tokens, b.train.tokens);
-  EXPECT_EQ(a.validation.tokens, b.validation.tokens);
-  EXPECT_EQ(a.train.tokens.size(), static_cast<size_t>(a.train.size()) * 33);
+  const auto a = pack_corpus(docs, 32, 0.2);
+  auto reversed = docs;
+  std::reverse(reversed.begin(), reversed.end());
+  const auto b = pack_corpus(reversed, 32, 0.2);
+  // The split depends on each document's text, not on its position.
+  EXPECT_EQ(a.validation.size() + a.train.size(), b.validation.size() + b.train.size());
+  EXPECT_NEAR(static_cast<double>(a.validation.size()), static_cast<double>(b.validation.size()), 2.0);
   const double val_share = static_cast<double>(a.validation.size()) / static_cast<double>(a.train.size() + a.validation.size());
   EXPECT_NEAR(val_share, 0.2, 0.08);
+  // Neighbouring sequences share their boundary token.
+  std::vector<int64_t> s0(33), s1(33);
+  a.train.copy_sequence(0, s0.data());
+  a.train.copy_sequence(1, s1.data());
+  EXPECT_EQ(s0[32], s1[0]);
+}
+
+TEST(PackCorpus, RoutingPrefixIsContextOnly) {
+  const auto split = pack_corpus(synthetic_corpus(3, 50, 300), 64, 0.1, 32);
+  EXPECT_EQ(split.train.prefix_tokens, 32);
+  const auto prefix = split.train.routing_prefix(2);
+  std::vector<int64_t> seq(65);
+  split.train.copy_sequence(2, seq.data());
+  ASSERT_EQ(prefix.size(), 32u);
+  for (size_t t = 0; t < 32; ++t) EXPECT_EQ(prefix[t], static_cast<uint32_t>(seq[t]));
+  // Targets 0..30 predict tokens 1..31, inside the prefix; target 31 predicts token 32, the first scored.
+  EXPECT_FALSE(split.train.scored(30));
+  EXPECT_TRUE(split.train.scored(31));
+  EXPECT_TRUE(split.train.scored(63));
 }
 
 TEST(Sharding, IidShardsPartitionAllSequences) {
-  const auto split = pack_corpus(synthetic_corpus(3, 100, 300), 32, 0.1, 3);
+  const auto split = pack_corpus(synthetic_corpus(3, 100, 300), 32, 0.1);
   const auto shards = iid_shards(split.train, 4, 9);
   std::set<int64_t> seen;
   for (const auto& s : shards) {
@@ -66,7 +88,7 @@ TEST(Sharding, IidShardsPartitionAllSequences) {
 }
 
 TEST(Sharding, DomainShardsKeepDomainsApart) {
-  const auto split = pack_corpus(synthetic_corpus(3, 100, 300), 32, 0.1, 3);
+  const auto split = pack_corpus(synthetic_corpus(3, 100, 300), 32, 0.1);
   const auto shards = domain_shards(split.train, 5);
   for (size_t s = 0; s < shards.size(); ++s) {
     ASSERT_FALSE(shards[s].empty());

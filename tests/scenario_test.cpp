@@ -35,6 +35,9 @@ TEST(Scenario, QuickstartLoadsWithItsValues) {
   EXPECT_EQ(s.inner.total_steps, static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps);
   EXPECT_TRUE(std::filesystem::exists(s.platform));
   EXPECT_EQ(s.cost.params, 150000000);
+  EXPECT_EQ(s.data.source, "debian-mix");
+  EXPECT_EQ(s.data.prefix_tokens, 32);
+  EXPECT_EQ(s.model.vocab, 0);  // the tokenizer's
 }
 
 TEST(Scenario, UnknownKeyNamesFileLineAndKey) {
@@ -63,6 +66,9 @@ TEST(Scenario, OverridesApplyAndUnknownOverridesFail) {
   EXPECT_EQ(s.worker_hosts, (std::vector<std::string>{"a", "b"}));
   EXPECT_NE(error_of(kQuickstart, {"algoritm.tau=7"}).find("unknown key 'algoritm'"), std::string::npos);
   EXPECT_NE(error_of(kQuickstart, {"tau"}).find("not key=value"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"data.source=jsonl"}).find("'data.path': is required"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"model.seq_len=32"}).find("must exceed data.prefix_tokens"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"data.tokenizer.algorithm=wordpiece"}).find("choose one of: bpe, unigram"), std::string::npos);
 }
 
 TEST(Scenario, MissingFilesAreReported) {

@@ -16,7 +16,7 @@ struct Fixture {
   std::shared_ptr<const SequenceSet> train, validation;
   std::shared_ptr<const Shard> shard;
   Fixture() {
-    auto split = pack_corpus(synthetic_corpus(11, 400, 400), model.seq_len, 0.1, 11);
+    auto split = pack_corpus(synthetic_corpus(11, 400, 400), model.seq_len, 0.1);
     shard = std::make_shared<const Shard>(iid_shards(split.train, 1, 1)[0]);
     train = std::make_shared<const SequenceSet>(std::move(split.train));
     validation = std::make_shared<const SequenceSet>(std::move(split.validation));
