@@ -218,8 +218,11 @@ Dataset prepare_dataset(const DatasetSpec& spec, const ProgressFn& progress) {
 
   if (!tokenizer) {
     report("training tokenizer", static_cast<int64_t>(train.size()), 0);
+    // A fixed trainer thread count: SentencePiece's EM sums per thread, so the model (and every token
+    // after it) would otherwise depend on --threads.
+    constexpr int kTrainerThreads = 2;
     const std::string model = train_sentencepiece(tokenizer_sample(train, 8u << 20),
-                                                  {spec.tokenizer.vocab, spec.tokenizer.algorithm, spec.threads});
+                                                  {spec.tokenizer.vocab, spec.tokenizer.algorithm, kTrainerThreads});
     if (!synthetic) {
       fs::create_directories(spec.cache_dir);
       reports::write_atomically(model_file, model);

@@ -136,6 +136,9 @@ std::string train_sentencepiece(const std::vector<std::string>& texts, const Sen
   if (model == nullptr) {
     const std::string why = error ? error : "unknown error";
     if (error) spm().free_buffer(error);
+    if (why.find("smaller than required") != std::string::npos)
+      throw DataError("a SentencePiece vocabulary of " + std::to_string(o.vocab) +
+                      " is too small for this text's characters plus 256 byte pieces (" + why + "); raise data.tokenizer.vocab");
     if (why.find("ocabulary size") != std::string::npos || why.find("vocab_size") != std::string::npos)
       throw DataError("the corpus cannot support a SentencePiece vocabulary of " + std::to_string(o.vocab) + " (" + why +
                       "); lower data.tokenizer.vocab or add text");

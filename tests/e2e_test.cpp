@@ -140,3 +140,58 @@ TEST(EndToEnd, HelpExplainsEveryRunOption) {
   EXPECT_EQ(r.rc, 0);
   for (const char* opt : {"--out", "--set", "--threads", "--cfg", "--log"}) EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
 }
+
+namespace {
+
+// A JSON-lines corpus of varied sentences, and the flags that point tiny-text.yaml at it.
+std::string text_corpus_flags(const std::string& name) {
+  const auto dir = out_dir("corpus-" + name);
+  std::filesystem::create_directories(dir);
+  std::ofstream f(dir / "corpus.jsonl");
+  const char* animals[] = {"cat", "dog", "heron", "otter", "lynx", "crow"};
+  const char* verbs[] = {"sleeps", "runs", "watches the river", "eats", "hides", "sings"};
+  for (int i = 0; i < 400; ++i)
+    f << "{\"text\": \"The " << animals[i % 6] << " " << verbs[(i / 6) % 6] << " at " << i % 24 << " o'clock. "
+      << "Le " << animals[(i + 1) % 6] << " dort. Number " << i * 37 % 1000 << ".\"}\n";
+  return "--set data.path=" + (dir / "corpus.jsonl").string() + " --set data.cache_dir=" + (dir / "cache").string();
+}
+
+const std::string kTinyText = kSource + "/tests/scenarios/tiny-text.yaml";
+
+}  // namespace
+
+TEST(EndToEnd, DataPrepareThenStatsReusesTheCache) {
+  const auto flags = text_corpus_flags("stats");
+  const auto prepare = run("data prepare " + kTinyText + " " + flags);
+  ASSERT_EQ(prepare.rc, 0) << prepare.output;
+  EXPECT_NE(prepare.output.find("tokenizing"), std::string::npos) << prepare.output;
+  const auto stats = run("data stats " + kTinyText + " " + flags + " --samples 2");
+  ASSERT_EQ(stats.rc, 0) << stats.output;
+  EXPECT_EQ(stats.output.find("tokenizing"), std::string::npos) << "the second command must not tokenize:\n" << stats.output;
+  EXPECT_NE(stats.output.find("jsonl"), std::string::npos) << stats.output;
+  EXPECT_NE(stats.output.find("sample "), std::string::npos) << stats.output;
+}
+
+TEST(EndToEnd, RunTrainsOnRealTextThroughTheTokenCache) {
+  const auto dir = out_dir("text-run");
+  const auto r = run("run " + kTinyText + " " + text_corpus_flags("run") + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_EQ(json_number(summary, "vocab"), 400);
+  EXPECT_LT(json_number(summary, "final_val_perplexity"), json_number(summary, "initial_val_perplexity"));
+}
+
+TEST(EndToEnd, BadDataGetsOneLineErrorAndExitCodeTwo) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"data stats " + kTinyText, "/nonexistent.jsonl"},
+      {"run " + kTinyText + " --set data.source=debian-mix --set data.path=/nonexistent-root", "apt-get install"},
+      {"data prepare " + kTinyText + " " + text_corpus_flags("vocab") + " --set data.tokenizer.vocab=60000", "data.tokenizer.vocab"},
+      {"run " + kTinyText + " " + text_corpus_flags("batch") + " --set inner_optimizer.batch_size=100000", "batch"},
+  };
+  for (const auto& [args, needle] : cases) {
+    const auto r = run(args);
+    EXPECT_EQ(r.rc, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find("tiny-text.yaml"), std::string::npos) << args << "\n" << r.output;
+  }
+}
