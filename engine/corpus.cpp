@@ -99,20 +99,6 @@ std::vector<Document> synthetic_corpus(uint64_t seed, int count, int doc_bytes) 
   return docs;
 }
 
-std::vector<uint16_t> byte_encode(std::string_view text) {
-  std::vector<uint16_t> out;
-  out.reserve(text.size());
-  for (unsigned char c : text) out.push_back(c);
-  return out;
-}
-
-std::string byte_decode(const std::vector<uint16_t>& tokens) {
-  std::string out;
-  out.reserve(tokens.size());
-  for (uint16_t t : tokens) out += (t == kEndOfDocument) ? '\n' : static_cast<char>(t & 0xFF);
-  return out;
-}
-
 TokenStream TokenStream::from_vector(const std::vector<uint32_t>& tokens, int bytes_per_token) {
   TokenStream t;
   t.bytes_per_token = bytes_per_token;

@@ -21,12 +21,9 @@ const std::vector<std::string>& synthetic_domain_names();
 // `count` documents, domains interleaved round-robin, each about `doc_bytes` long. Same seed, same bytes.
 std::vector<Document> synthetic_corpus(uint64_t seed, int count, int doc_bytes);
 
-// Byte-level tokenizer: token = byte value; kEndOfDocument separates packed documents.
-// Byte 0 never occurs in the generated text, so it is free to be the separator.
+// The byte-level tokenizer's end-of-document token: byte 0, which sanitized text never contains.
 constexpr uint16_t kEndOfDocument = 0;
 constexpr int kByteVocab = 256;
-std::vector<uint16_t> byte_encode(std::string_view text);
-std::string byte_decode(const std::vector<uint16_t>& tokens);
 
 // A split's tokens, in memory or memory-mapped from the token cache; 2 or 4 bytes per token.
 struct TokenStream {

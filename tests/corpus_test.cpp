@@ -37,11 +37,6 @@ TEST(SyntheticCorpus, DomainsHaveDistinctByteStatistics) {
   EXPECT_LT(share(docs[1].text, "ACGT"), 0.1);        // domain 1: prose
 }
 
-TEST(ByteTokenizer, RoundTrips) {
-  const std::string text = "hello, world\n";
-  EXPECT_EQ(byte_decode(byte_encode(text)), text);
-}
-
 TEST(PackCorpus, SplitsByDocumentHashIntoFixedLengthSequences) {
   const auto docs = synthetic_corpus(3, 200, 300);
   const auto a = pack_corpus(docs, 32, 0.2);
