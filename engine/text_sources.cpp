@@ -86,21 +86,32 @@ std::string read_file(const fs::path& path) {
   return out;
 }
 
-std::vector<std::string> parse_fortunes(const std::string& text) {
+namespace {
+
+// Lines grouped into records that end where is_separator(line) holds; records are trimmed and
+// empty ones dropped.
+template <class Pred>
+std::vector<std::string> split_records(const std::string& text, Pred is_separator) {
   std::vector<std::string> out;
   std::istringstream in(text);
-  std::string line, entry;
+  std::string line, record;
   auto flush = [&] {
-    const auto first = entry.find_first_not_of(" \t\n");
-    if (first != std::string::npos) out.push_back(entry.substr(first, entry.find_last_not_of(" \t\n") - first + 1));
-    entry.clear();
+    const auto first = record.find_first_not_of(" \t\n");
+    if (first != std::string::npos) out.push_back(record.substr(first, record.find_last_not_of(" \t\n") - first + 1));
+    record.clear();
   };
   while (std::getline(in, line)) {
-    if (line == "%") flush();
-    else entry += line + "\n";
+    if (is_separator(line)) flush();
+    else record += line + "\n";
   }
   flush();
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> parse_fortunes(const std::string& text) {
+  return split_records(text, [](const std::string& line) { return line == "%"; });
 }
 
 uint64_t dictd_base64(std::string_view digits) {
@@ -211,20 +222,7 @@ std::string strip_foldoc(const std::string& entry) {
 }
 
 std::vector<std::string> split_paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line, para;
-  auto flush = [&] {
-    const auto first = para.find_first_not_of(" \t\n");
-    if (first != std::string::npos) out.push_back(para.substr(first, para.find_last_not_of(" \t\n") - first + 1));
-    para.clear();
-  };
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) flush();
-    else para += line + "\n";
-  }
-  flush();
-  return out;
+  return split_records(text, [](const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; });
 }
 
 std::vector<std::string> parse_jsonl(const std::string& text, const std::string& name) {

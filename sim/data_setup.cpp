@@ -19,7 +19,7 @@ engine::DatasetSpec dataset_spec(const Scenario& s, int threads) {
   d.synthetic_doc_bytes = s.data.doc_bytes;
   d.synthetic_seed = s.seed;
   d.validation_fraction = s.data.validation_fraction;
-  d.tokenizer = {s.data.tokenizer.kind, s.data.tokenizer.vocab, s.data.tokenizer.algorithm};
+  d.tokenizer = s.data.tokenizer;
   d.cache_dir = s.data.cache_dir;
   d.threads = threads;
   return d;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/config.hpp"
+#include "engine/dataset.hpp"
 #include "engine/outer_optimizer.hpp"
 
 namespace dipaco::sim {
@@ -22,11 +23,7 @@ enum class Algorithm { Diloco, Sync };
 enum class NetworkModel { Analytic, SimGrid };
 enum class Sharding { Iid, Domain };
 
-struct TokenizerSpec {
-  std::string kind = "sentencepiece";  // sentencepiece | byte
-  int vocab = 4096;
-  std::string algorithm = "unigram";   // unigram | bpe
-};
+using TokenizerSpec = engine::TokenizerSpec;
 
 struct DataSpec {
   std::string source = "debian-mix";  // debian-mix | synthetic | text-folder | jsonl
