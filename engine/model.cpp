@@ -37,14 +37,18 @@ GptImpl::GptImpl(const ModelConfig& cfg) : cfg_(cfg) {
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& tokens) {
+  auto x = ln_final_(hidden(tokens));
+  return torch::matmul(x, tok_emb_->weight.t());  // (B, T, vocab), tied unembedding
+}
+
+torch::Tensor GptImpl::hidden(const torch::Tensor& tokens) {
   const auto T = tokens.size(1);
   auto positions = torch::arange(T, torch::kLong);
   auto x = tok_emb_(tokens) + pos_emb_(positions);  // (B, T, C)
   // true above the diagonal: position t may not attend to t' > t.
   auto causal_mask = torch::ones({T, T}, torch::kBool).triu(1);
   for (const auto& block : *blocks_) x = block->as<Block>()->forward(x, causal_mask);
-  x = ln_final_(x);
-  return torch::matmul(x, tok_emb_->weight.t());  // (B, T, vocab), tied unembedding
+  return x;
 }
 
 void bind_parameters(Gpt& model, torch::Tensor& flat) {

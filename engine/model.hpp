@@ -25,6 +25,8 @@ class GptImpl : public torch::nn::Module {
   explicit GptImpl(const ModelConfig& cfg);
   // tokens (B, T) int64 -> logits (B, T, vocab)
   torch::Tensor forward(const torch::Tensor& tokens);
+  // tokens (B, T) -> last block's hidden states (B, T, C), before the final norm (router features)
+  torch::Tensor hidden(const torch::Tensor& tokens);
   const ModelConfig& config() const { return cfg_; }
 
  private:

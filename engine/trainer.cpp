@@ -158,38 +158,72 @@ TrainResult train_inner(const TrainRequest& r) {
 
 EvalResult evaluate(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
                     int64_t max_sequences) {
+  // Evenly spaced sequences, so that a subset still covers every domain of the split.
+  const int64_t count = max_sequences > 0 ? std::min<int64_t>(max_sequences, data.size()) : data.size();
+  std::vector<int64_t> ids(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) ids[static_cast<size_t>(i)] = i * data.size() / count;
+  return evaluate_ids(cfg, params, data, ids);
+}
+
+namespace {
+
+torch::Tensor gather_rows(const SequenceSet& data, const std::vector<int64_t>& ids, size_t first, int64_t rows) {
+  const int64_t width = data.seq_len + 1;
+  auto batch = torch::empty({rows, width}, torch::kLong);
+  for (int64_t i = 0; i < rows; ++i) data.copy_sequence(ids[first + static_cast<size_t>(i)], batch.data_ptr<int64_t>() + i * width);
+  return batch;
+}
+
+}  // namespace
+
+EvalResult evaluate_ids(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
+                        const std::vector<int64_t>& ids) {
   torch::NoGradGuard no_grad;
   Gpt model(cfg);
   auto flat = to_tensor(params);
   bind_parameters(model, flat);
-  // Evenly spaced sequences, so that a subset still covers every domain of the split.
-  const int64_t count = max_sequences > 0 ? std::min<int64_t>(max_sequences, data.size()) : data.size();
-  const int64_t width = data.seq_len + 1;
   // Targets that predict routing-prefix tokens are context only: they never count.
   auto mask = torch::empty({data.seq_len}, torch::kFloat32);
   for (int t = 0; t < data.seq_len; ++t) mask[t] = data.scored(t) ? 1.0f : 0.0f;
+  const auto scored_per_row = static_cast<int64_t>(mask.sum().item<float>());
   constexpr int64_t kChunk = 32;
   double loss_sum = 0.0;
   int64_t tokens = 0;
-  for (int64_t first = 0; first < count; first += kChunk) {
-    const int64_t rows = std::min(kChunk, count - first);
-    auto batch = torch::empty({rows, width}, torch::kLong);
-    for (int64_t i = 0; i < rows; ++i) data.copy_sequence((first + i) * data.size() / count, batch.data_ptr<int64_t>() + i * width);
-    auto inputs = batch.narrow(1, 0, data.seq_len);
-    auto targets = batch.narrow(1, 1, data.seq_len);
-    auto logits = model->forward(inputs);
+  for (size_t first = 0; first < ids.size(); first += kChunk) {
+    const int64_t rows = std::min<int64_t>(kChunk, static_cast<int64_t>(ids.size() - first));
+    auto batch = gather_rows(data, ids, first, rows);
+    auto logits = model->forward(batch.narrow(1, 0, data.seq_len));
     auto losses = torch::nn::functional::cross_entropy(
-                      logits.reshape({-1, cfg.vocab}), targets.reshape(-1),
+                      logits.reshape({-1, cfg.vocab}), batch.narrow(1, 1, data.seq_len).reshape(-1),
                       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
                       .view({rows, data.seq_len});
     loss_sum += (losses * mask).sum().item<double>();
-    tokens += rows * static_cast<int64_t>(mask.sum().item<float>());
+    tokens += rows * scored_per_row;
   }
   EvalResult r;
   r.tokens = tokens;
   r.loss = tokens > 0 ? loss_sum / static_cast<double>(tokens) : 0.0;
   r.perplexity = std::exp(r.loss);
   return r;
+}
+
+std::vector<float> prefix_features(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
+                                   const std::vector<int64_t>& ids) {
+  torch::NoGradGuard no_grad;
+  Gpt model(cfg);
+  auto flat = to_tensor(params);
+  bind_parameters(model, flat);
+  const int64_t prefix = std::max(1, data.prefix_tokens);
+  std::vector<float> out;
+  out.reserve(ids.size() * static_cast<size_t>(cfg.d_model));
+  constexpr int64_t kChunk = 64;
+  for (size_t first = 0; first < ids.size(); first += kChunk) {
+    const int64_t rows = std::min<int64_t>(kChunk, static_cast<int64_t>(ids.size() - first));
+    auto batch = gather_rows(data, ids, first, rows);
+    auto mean = model->hidden(batch.narrow(1, 0, prefix)).mean(1).contiguous();  // (rows, C)
+    out.insert(out.end(), mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+  }
+  return out;
 }
 
 }  // namespace dipaco::engine

@@ -70,6 +70,15 @@ struct EvalResult {
 EvalResult evaluate(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
                     int64_t max_sequences);
 
+// The same over the given sequence ids; EvalResult::tokens lets callers combine results by tokens.
+EvalResult evaluate_ids(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
+                        const std::vector<int64_t>& ids);
+
+// Router features: the mean last-block hidden state over each sequence's routing prefix
+// (data.prefix_tokens tokens). Returns ids.size() rows of d_model floats.
+std::vector<float> prefix_features(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
+                                   const std::vector<int64_t>& ids);
+
 // Called once on each pool thread before its first job: one intra-op thread per job.
 void init_compute_thread();
 

@@ -1,0 +1,78 @@
+// DiPaCo's model structure, torch-free: the transformer's blocks grouped into levels, K_l modules per
+// level, a path = one module per level (P = Π K_l paths). Parameters live once per module in a
+// ModuleStore; a worker composes only its own path's flat vector. Dense (all K_l = 1), DiLoCo (dense,
+// trained as replicas), flat MoE (one level, nothing shared) and DiPaCo (L×K) are all level specs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/outer_optimizer.hpp"
+
+namespace dipaco::engine {
+
+struct LevelSpec {
+  int blocks = 1;              // consecutive transformer blocks in this level
+  int modules = 1;             // K_l
+  bool path_specific = false;  // one module per path, never shared (K_l does not multiply P)
+};
+
+struct PathStructure {
+  std::vector<LevelSpec> levels;
+  bool share_embeddings = true;  // embeddings and final norm: one shared module, or one per path
+
+  int total_blocks() const;
+  int paths() const;  // Π K_l over the shared levels
+  // Segment 0 holds the embeddings and final norm; segment l + 1 holds level l's blocks.
+  int segments() const { return static_cast<int>(levels.size()) + 1; }
+  int modules_in_segment(int segment) const;
+  int module_count() const;
+  // Global module id of `path`'s module in `segment`.
+  int module_of(int path, int segment) const;
+  std::vector<int> modules_of(int path) const;  // one per segment
+  std::vector<int> paths_through(int module) const;
+  int segment_of_module(int module) const;
+  std::string module_name(int module) const;  // e.g. "L1.M0" or "shared"
+};
+
+// Where each segment's parameters sit inside a path's flat vector (ranges in order).
+class PathLayout {
+ public:
+  PathLayout(const ModelConfig& path_model, const PathStructure& structure);
+  const PathStructure& structure() const { return structure_; }
+  int64_t path_params() const { return path_params_; }
+  int64_t segment_params(int segment) const;
+  int64_t module_params(int module) const { return segment_params(structure_.segment_of_module(module)); }
+
+  ParamVector extract(const ParamVector& path_params, int segment) const;
+  void insert(ParamVector& path_params, int segment, const ParamVector& values) const;
+
+ private:
+  PathStructure structure_;
+  int64_t path_params_ = 0;
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> ranges_;  // per segment: (offset, length)
+};
+
+// Global parameters and outer-optimizer state, once per module.
+class ModuleStore {
+ public:
+  // Every module starts from the matching slice of `init_path` (e.g. a pre-trained dense model).
+  ModuleStore(const PathLayout& layout, const ParamVector& init_path, const OuterOptConfig& outer);
+  const ParamVector& module(int m) const { return params_[static_cast<size_t>(m)]; }
+  ParamVector compose(int path) const;
+  int64_t stored_params() const;
+  // Module m's outer step from the paths through it: Δ_m = θ_m − Σ α_p θ_{m,p} with α_p ∝ weight_p
+  // (shard sizes), times √(number of paths) when `rescale`, then m's own Nesterov step.
+  void outer_step(int m, const std::vector<const ParamVector*>& path_versions, const std::vector<double>& weights,
+                  bool rescale);
+
+ private:
+  const PathLayout& layout_;
+  std::vector<ParamVector> params_;
+  std::vector<OuterOptimizer> optimizers_;
+};
+
+}  // namespace dipaco::engine

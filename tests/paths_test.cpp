@@ -1,0 +1,89 @@
+// DiPaCo's structure: levels, modules, paths; composition and the per-module outer step.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/paths.hpp"
+#include "engine/trainer.hpp"
+
+using namespace dipaco::engine;
+
+namespace {
+
+const ModelConfig kModel{256, 8, 2, 2, 8};  // two blocks: one per level
+PathStructure two_by_two() { return {{{1, 2, false}, {1, 2, false}}, true}; }
+
+}  // namespace
+
+TEST(PathStructure, CountsPathsAndModulesForEveryVariant) {
+  const PathStructure dense{{{2, 1, false}}, true};
+  EXPECT_EQ(dense.paths(), 1);
+  EXPECT_EQ(dense.module_count(), 2);
+  const auto dipaco = two_by_two();
+  EXPECT_EQ(dipaco.paths(), 4);
+  EXPECT_EQ(dipaco.module_count(), 1 + 2 + 2);
+  EXPECT_EQ(dipaco.modules_of(0), (std::vector<int>{0, 1, 3}));
+  EXPECT_EQ(dipaco.modules_of(1), (std::vector<int>{0, 1, 4}));
+  EXPECT_EQ(dipaco.modules_of(2), (std::vector<int>{0, 2, 3}));
+  EXPECT_EQ(dipaco.paths_through(1), (std::vector<int>{0, 1}));
+  EXPECT_EQ(dipaco.paths_through(4), (std::vector<int>{1, 3}));
+  EXPECT_EQ(dipaco.paths_through(0).size(), 4u);
+  const PathStructure flat_moe{{{2, 4, false}}, false};  // nothing shared
+  EXPECT_EQ(flat_moe.paths(), 4);
+  EXPECT_EQ(flat_moe.module_count(), 4 + 4);
+  for (int m = 0; m < flat_moe.module_count(); ++m) EXPECT_EQ(flat_moe.paths_through(m).size(), 1u);
+  const PathStructure specific{{{1, 2, false}, {1, 2, true}}, true};  // "2 + path-specific"
+  EXPECT_EQ(specific.paths(), 2);
+  EXPECT_EQ(specific.module_count(), 1 + 2 + 2);
+  EXPECT_EQ(specific.paths_through(3), (std::vector<int>{0}));
+}
+
+TEST(ModuleStore, ChangingAModuleChangesExactlyThePathsThroughIt) {
+  const PathLayout layout(kModel, two_by_two());
+  EXPECT_EQ(layout.path_params(), param_count(kModel));
+  const auto init = init_params(kModel, 3);
+  OuterOptConfig fedavg{OuterKind::Sgd, 1.0, 0.0};
+  ModuleStore store(layout, init, fedavg);
+  for (int p = 0; p < 4; ++p) EXPECT_EQ(store.compose(p), init);
+  EXPECT_EQ(store.stored_params(), layout.segment_params(0) + 2 * layout.segment_params(1) + 2 * layout.segment_params(2));
+
+  std::vector<ParamVector> before;
+  for (int p = 0; p < 4; ++p) before.push_back(store.compose(p));
+  const int m = 4;  // level 1, module 1: paths 1 and 3
+  ParamVector moved(store.module(m).size(), 0.5f);
+  store.outer_step(m, {&moved}, {1.0}, false);  // FedAvg with one version: θ_m = moved
+  for (float x : store.module(m)) EXPECT_NEAR(x, 0.5f, 1e-6);
+  for (int p = 0; p < 4; ++p) {
+    const bool through = p == 1 || p == 3;
+    EXPECT_EQ(store.compose(p) != before[static_cast<size_t>(p)], through) << "path " << p;
+    EXPECT_EQ(layout.extract(store.compose(p), 0), layout.extract(before[static_cast<size_t>(p)], 0));
+  }
+}
+
+TEST(ModuleStore, PerModuleAveragingIsWeightedOverItsPathsAndRescalable) {
+  const PathLayout layout(kModel, two_by_two());
+  const auto init = init_params(kModel, 3);
+  const int m = 1;  // level 0, module 0: paths 0 and 1
+  const size_t n = layout.module_params(m);
+  const ParamVector v0(n, 1.0f), v1(n, 3.0f);
+  {
+    ModuleStore store(layout, init, {OuterKind::Sgd, 1.0, 0.0});
+    store.outer_step(m, {&v0, &v1}, {100.0, 300.0}, false);  // α = 1/4, 3/4
+    for (float x : store.module(m)) EXPECT_FLOAT_EQ(x, 2.5f);
+  }
+  {
+    ModuleStore store(layout, init, {OuterKind::Sgd, 1.0, 0.0});
+    const ParamVector theta = store.module(m);
+    store.outer_step(m, {&v0, &v1}, {100.0, 300.0}, true);  // Δ scaled by √2
+    for (size_t j = 0; j < n; ++j) EXPECT_NEAR(store.module(m)[j], theta[j] - std::sqrt(2.0) * (theta[j] - 2.5), 1e-5);
+  }
+  {
+    ModuleStore store(layout, init, {OuterKind::Sgd, 1.0, 0.0});
+    store.outer_step(m, {&v0, &v1}, {1.0, 1.0}, false);  // equal weights
+    for (float x : store.module(m)) EXPECT_FLOAT_EQ(x, 2.0f);
+  }
+}
+
+TEST(PathLayout, RejectsLevelsThatDoNotCoverTheBlocks) {
+  EXPECT_THROW(PathLayout(kModel, PathStructure{{{1, 2, false}}, true}), std::invalid_argument);
+}
