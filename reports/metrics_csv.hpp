@@ -11,6 +11,8 @@ namespace dipaco::reports {
 struct MetricsRow {
   double sim_time_s = 0.0;
   int outer_step = 0;
+  int path = -1;               // -1: the whole model (DiPaCo: routed over all paths); else one path's row
+  int64_t shard_size = 0;      // sequences in the path's training shard (path rows)
   int64_t inner_steps = 0;  // per worker
   int64_t tokens = 0;       // trained tokens, all workers together
   std::optional<double> train_loss;  // absent before the first step and without training

@@ -24,7 +24,11 @@ namespace dipaco::sim {
 
 struct PendingRow {
   reports::MetricsRow row;
-  std::shared_future<engine::EvalResult> eval;  // invalid when training is off
+  // Evaluations whose losses combine, weighted by scored tokens, into row.val_loss (DiPaCo's routed
+  // perplexity: each path on the validation sequences routed to it). Empty without training.
+  std::vector<std::shared_future<engine::EvalResult>> evals;
+  bool ready() const;
+  std::optional<double> combined_loss() const;  // blocks until the evaluations finish
 };
 
 struct RunContext {
@@ -65,9 +69,22 @@ struct RunContext {
 
   // Queues an evaluation of `params` on the pool; returns an invalid future without training.
   std::shared_future<engine::EvalResult> submit_eval(std::shared_ptr<const engine::ParamVector> params);
+  std::shared_future<engine::EvalResult> submit_eval_ids(std::shared_ptr<const engine::ParamVector> params,
+                                                         std::vector<int64_t> ids);
+
+ private:
+  void report_progress(int outer_step, std::optional<double> train_loss, double sim_time);
+
+ public:
 
   // Appends a metrics row at the current simulated time and reports progress.
   void record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params);
+
+  // DiPaCo: one routed row for the whole model plus a row per path (evaluated on its routed
+  // validation sequences). Vectors are indexed by path; params may be empty without training.
+  void record_routed(int outer_step, const std::vector<std::shared_ptr<const engine::ParamVector>>& path_params,
+                     const std::vector<std::vector<int64_t>>& validation_ids, const std::vector<std::optional<double>>& train_losses,
+                     const std::vector<int64_t>& shard_sizes);
 
   // Records the first error from an actor; later ones are dropped.
   void fail(const std::string& what);

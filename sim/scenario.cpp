@@ -11,7 +11,12 @@
 
 namespace dipaco::sim {
 
-const char* to_string(Algorithm a) { return a == Algorithm::Diloco ? "diloco" : "sync"; }
+const char* to_string(Algorithm a) {
+  return a == Algorithm::Diloco ? "diloco" : a == Algorithm::Sync ? "sync" : "dipaco";
+}
+const char* to_string(RoutingKind r) {
+  return r == RoutingKind::KMeans ? "kmeans" : r == RoutingKind::ProductKMeans ? "product-kmeans" : "iid";
+}
 const char* to_string(NetworkModel m) { return m == NetworkModel::Analytic ? "analytic" : "simgrid"; }
 const char* to_string(Sharding s) { return s == Sharding::Iid ? "iid" : "domain"; }
 
@@ -259,7 +264,9 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   }
   {
     auto a = top.child("algorithm");
-    s.algorithm.name = a.choice<Algorithm>("name", Algorithm::Diloco, {{"diloco", Algorithm::Diloco}, {"sync", Algorithm::Sync}});
+    s.algorithm.name = a.choice<Algorithm>("name", Algorithm::Diloco,
+                                           {{"diloco", Algorithm::Diloco}, {"sync", Algorithm::Sync}, {"dipaco", Algorithm::Dipaco}});
+    s.algorithm.replicas_per_path = a.integer("replicas_per_path", 1, 1, 4096);
     s.algorithm.tau = a.integer("tau", s.algorithm.tau, 1);
     s.algorithm.outer_steps = a.integer("outer_steps", s.algorithm.outer_steps, 1);
     s.algorithm.eval_every = a.integer("eval_every", s.algorithm.eval_every, 1);
@@ -285,6 +292,40 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.outer.lr = o.real("lr", s.outer.lr, 0.0, 100.0, false);
     s.outer.momentum = o.real("momentum", s.outer.momentum, 0.0, 1.0);
     o.finish();
+  }
+  {
+    auto d = top.child("dipaco");
+    const YAML::Node levels = d.raw("levels");
+    if (levels && !levels.IsNull()) {
+      if (!levels.IsSequence() || levels.size() == 0) d.fail(levels, "levels", "expected a list such as [{blocks: 1, modules: 2}, ...]");
+      for (size_t i = 0; i < levels.size(); ++i) {
+        Section l(levels[i], fmt::format("dipaco.levels[{}]", i), name, overridden);
+        engine::LevelSpec spec;
+        spec.blocks = l.integer("blocks", 1, 1);
+        spec.modules = l.integer("modules", 1, 1, 4096);
+        spec.path_specific = l.get<bool>("path_specific", false, "true or false");
+        l.finish();
+        s.dipaco.levels.push_back(spec);
+      }
+    }
+    s.dipaco.share_embeddings = d.get<bool>("share_embeddings", true, "true or false");
+    s.dipaco.routing = d.choice<RoutingKind>("routing", RoutingKind::KMeans,
+                                             {{"kmeans", RoutingKind::KMeans}, {"product-kmeans", RoutingKind::ProductKMeans}, {"iid", RoutingKind::Iid}});
+    s.dipaco.base_steps = d.integer("base_steps", s.dipaco.base_steps, 0);
+    s.dipaco.router_fit_sequences = d.integer("router_fit_sequences", s.dipaco.router_fit_sequences, 16);
+    s.dipaco.rescale_outer_gradient = d.get<bool>("rescale_outer_gradient", true, "true or false");
+    const YAML::Node exec = d.raw("executors");
+    if (exec && !exec.IsNull()) {
+      if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
+      else if (exec.IsSequence()) for (const auto& h : exec) s.dipaco.executor_hosts.push_back(h.as<std::string>());
+      else d.fail(exec, "executors", "expected a host name or a list of host names, one per module");
+    }
+    d.finish();
+    int blocks = 0;
+    for (const auto& l : s.dipaco.levels) blocks += l.blocks;
+    if (!s.dipaco.levels.empty() && blocks != s.model.blocks)
+      d.fail(levels, "levels", fmt::format("the levels hold {} blocks but model.blocks is {}", blocks, s.model.blocks));
+    if (s.dipaco.levels.empty()) s.dipaco.levels.push_back({s.model.blocks, 1, false});
   }
   {
     auto c = top.child("cost");
@@ -341,6 +382,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "tau" << YAML::Value << s.algorithm.tau;
   y << YAML::Key << "outer_steps" << YAML::Value << s.algorithm.outer_steps;
   y << YAML::Key << "eval_every" << YAML::Value << s.algorithm.eval_every;
+  y << YAML::Key << "replicas_per_path" << YAML::Value << s.algorithm.replicas_per_path;
   y << YAML::EndMap;
   y << YAML::Key << "inner_optimizer" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "lr" << YAML::Value << s.inner.lr;
@@ -356,6 +398,19 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "name" << YAML::Value << (s.outer.kind == engine::OuterKind::Nesterov ? "nesterov" : "sgd");
   y << YAML::Key << "lr" << YAML::Value << s.outer.lr;
   y << YAML::Key << "momentum" << YAML::Value << s.outer.momentum;
+  y << YAML::EndMap;
+  y << YAML::Key << "dipaco" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "levels" << YAML::Value << YAML::BeginSeq;
+  for (const auto& l : s.dipaco.levels)
+    y << YAML::Flow << YAML::BeginMap << YAML::Key << "blocks" << YAML::Value << l.blocks << YAML::Key << "modules"
+      << YAML::Value << l.modules << YAML::Key << "path_specific" << YAML::Value << l.path_specific << YAML::EndMap;
+  y << YAML::EndSeq;
+  y << YAML::Key << "share_embeddings" << YAML::Value << s.dipaco.share_embeddings;
+  y << YAML::Key << "routing" << YAML::Value << to_string(s.dipaco.routing);
+  y << YAML::Key << "base_steps" << YAML::Value << s.dipaco.base_steps;
+  y << YAML::Key << "router_fit_sequences" << YAML::Value << s.dipaco.router_fit_sequences;
+  y << YAML::Key << "rescale_outer_gradient" << YAML::Value << s.dipaco.rescale_outer_gradient;
+  if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
   y << YAML::EndMap;
   y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "mfu" << YAML::Value << s.cost.mfu;

@@ -11,6 +11,7 @@
 #include "engine/config.hpp"
 #include "engine/dataset.hpp"
 #include "engine/outer_optimizer.hpp"
+#include "engine/paths.hpp"
 
 namespace dipaco::sim {
 
@@ -19,7 +20,8 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Algorithm { Diloco, Sync };
+enum class Algorithm { Diloco, Sync, Dipaco };
+enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class NetworkModel { Analytic, SimGrid };
 enum class Sharding { Iid, Domain };
 
@@ -41,6 +43,7 @@ struct DataSpec {
 
 struct AlgorithmSpec {
   Algorithm name = Algorithm::Diloco;
+  int replicas_per_path = 1;  // dipaco: workers per path (DiLoCo = one dense path, k replicas)
   int tau = 50;          // inner steps per outer step (DiLoCo's H); for sync: steps between evaluations
   int outer_steps = 10;  // DiLoCo rounds; sync runs tau * outer_steps steps
   int eval_every = 1;    // outer steps between evaluations
@@ -57,6 +60,17 @@ struct CostSpec {
   int seq_len = 0;
 };
 
+// DiPaCo: the model's blocks grouped into levels of modules; coarse routing on the prefix.
+struct DipacoSpec {
+  std::vector<engine::LevelSpec> levels;  // empty: one level holding every block, one module (dense)
+  bool share_embeddings = true;
+  RoutingKind routing = RoutingKind::KMeans;
+  int base_steps = 100;          // dense base model pre-trained for router features (counted in the run)
+  int router_fit_sequences = 20000;  // k-means is fitted on this many evenly spaced training sequences
+  bool rescale_outer_gradient = true;  // √(paths through the module)
+  std::vector<std::string> executor_hosts;  // empty: auto placement; one host: all; else one per module
+};
+
 struct Scenario {
   std::filesystem::path file;      // where it was read from
   uint64_t seed = 1;
@@ -69,6 +83,7 @@ struct Scenario {
   AlgorithmSpec algorithm;
   engine::InnerOptConfig inner;   // total_steps is derived: tau * outer_steps
   engine::OuterOptConfig outer;
+  DipacoSpec dipaco;
   CostSpec cost;
   bool training = true;
 
@@ -84,5 +99,6 @@ std::string scenario_to_yaml(const Scenario& s);
 const char* to_string(Algorithm a);
 const char* to_string(NetworkModel m);
 const char* to_string(Sharding s);
+const char* to_string(RoutingKind r);
 
 }  // namespace dipaco::sim

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <memory>
+#include <random>
 
 #include "engine/corpus.hpp"
 #include "engine/sharding.hpp"
@@ -20,6 +22,9 @@
 #include "reports/summary_json.hpp"
 #include "sim/data_setup.hpp"
 #include "sim/diloco_actors.hpp"
+#include "sim/dipaco_actors.hpp"
+#include "sim/executor_placement.hpp"
+#include "sim/routing.hpp"
 #include "sim/network_model.hpp"
 #include "sim/platform.hpp"
 #include "sim/run_context.hpp"
@@ -55,6 +60,84 @@ void prepare_data(const Scenario& s, const engine::Dataset& data, RunContext& ct
   ctx.initial_params = engine::init_params(s.model, s.seed);
 }
 
+// Splits `ids` into `parts` near-equal, seeded, sorted shards.
+std::vector<engine::Shard> split_ids(std::vector<int64_t> ids, int parts, uint64_t seed) {
+  std::mt19937_64 rng(engine::mix_seed(seed, 0x5117));
+  for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng() % i]);
+  std::vector<engine::Shard> out(static_cast<size_t>(parts));
+  for (size_t i = 0; i < ids.size(); ++i) out[i % out.size()].push_back(ids[i]);
+  for (auto& sh : out) std::sort(sh.begin(), sh.end());
+  return out;
+}
+
+// DiPaCo's setup: structure, routing (base model + k-means), tasks, executor placement.
+void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+  const std::string file = s.file.string();
+  state.structure = {s.dipaco.levels, s.dipaco.share_embeddings};
+  state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
+  const auto& st = state.structure;
+  const int paths = st.paths();
+  const int replicas = s.algorithm.replicas_per_path;
+
+  std::vector<std::vector<int64_t>> train_ids(static_cast<size_t>(paths)), val_ids(static_cast<size_t>(paths));
+  if (ctx.training) {
+    auto routing = route_sequences(s, st, ctx.initial_params, ctx.train_data, ctx.validation_data, *ctx.pool);
+    state.store = std::make_unique<engine::ModuleStore>(*state.layout, routing.base_params, s.outer);
+    train_ids = std::move(routing.train_ids);
+    val_ids = std::move(routing.validation_ids);
+  }
+  // Evaluation: about data.eval_sequences validation sequences in all, each path's share in proportion.
+  size_t total_val = 0;
+  for (const auto& v : val_ids) total_val += v.size();
+  for (int p = 0; p < paths; ++p) {
+    const auto& v = val_ids[static_cast<size_t>(p)];
+    state.shard_sizes.push_back(static_cast<int64_t>(train_ids[static_cast<size_t>(p)].size()));
+    std::vector<int64_t> chosen;
+    if (!v.empty()) {
+      const size_t n = std::clamp<size_t>(static_cast<size_t>(s.data.eval_sequences) * v.size() / std::max<size_t>(total_val, 1), 1, v.size());
+      for (size_t i = 0; i < n; ++i) chosen.push_back(v[i * v.size() / n]);
+    }
+    state.validation_ids.push_back(std::move(chosen));
+  }
+  for (int p = 0; p < paths; ++p) {
+    const auto shards = ctx.training ? split_ids(train_ids[static_cast<size_t>(p)], replicas, engine::mix_seed(s.seed, p))
+                                     : std::vector<engine::Shard>(static_cast<size_t>(replicas));
+    for (int r = 0; r < replicas; ++r)
+      state.tasks.push_back({p, std::make_shared<const engine::Shard>(shards[static_cast<size_t>(r)]),
+                             ctx.training ? static_cast<double>(shards[static_cast<size_t>(r)].size()) : 1.0});
+  }
+  ctx.worker_hosts.clear();
+  for (size_t t = 0; t < state.tasks.size(); ++t) ctx.worker_hosts.push_back(hosts[t % hosts.size()]);
+  ctx.compute_seconds.assign(state.tasks.size(), 0.0);
+
+  const int modules = st.module_count();
+  state.tasks_through_module.assign(static_cast<size_t>(modules), {});
+  for (size_t t = 0; t < state.tasks.size(); ++t)
+    for (int m : st.modules_of(state.tasks[t].path)) state.tasks_through_module[static_cast<size_t>(m)].push_back(static_cast<int>(t));
+  for (int m = 0; m < modules; ++m)
+    state.module_bytes.push_back(ctx.cost.message_bytes * static_cast<double>(state.layout->module_params(m)) /
+                                 static_cast<double>(state.layout->path_params()));
+
+  const auto& pinned = s.dipaco.executor_hosts;
+  if (!pinned.empty() && pinned.size() != 1 && static_cast<int>(pinned.size()) != modules)
+    throw ScenarioError(fmt::format("{}: key 'dipaco.executors': {} hosts for {} modules (give one host, or one per module)",
+                                    file, pinned.size(), modules));
+  const auto graph = datacentre_graph();
+  for (int m = 0; m < modules; ++m) {
+    if (!pinned.empty()) {
+      const auto& name = pinned.size() == 1 ? pinned[0] : pinned[static_cast<size_t>(m)];
+      state.executor_hosts.push_back(host_by_name(name, fmt::format("dipaco.executors[{}]", m), file));
+      continue;
+    }
+    std::vector<s4u::Host*> users;
+    for (int t : state.tasks_through_module[static_cast<size_t>(m)]) users.push_back(ctx.worker_hosts[static_cast<size_t>(t)]);
+    state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
+  }
+  // The base model's pre-training counts in simulated time and compute, on the first task's host.
+  state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
+  ctx.compute_seconds[0] += state.start_time;
+}
+
 // Builds SimGrid's argv: our defaults first, then the scenario's network model, then the user's
 // flags, so that later settings win.
 std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
@@ -72,7 +155,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
   const double wall = rows.back().sim_time_s;
   double compute = 0.0;
   for (double c : ctx.compute_seconds) compute += c;
-  const double utilisation = wall > 0 ? compute / (wall * static_cast<double>(s.workers())) : 0.0;
+  const double workers = static_cast<double>(ctx.compute_seconds.size());
+  const double utilisation = wall > 0 ? compute / (wall * workers) : 0.0;
 
   reports::JsonObject cost;
   cost.string("source", ctx.cost.source)
@@ -89,7 +173,7 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
   reports::JsonObject j;
   j.string("scenario", s.file.string())
       .string("algorithm", to_string(s.algorithm.name))
-      .integer("workers", s.workers())
+      .integer("workers", static_cast<int64_t>(ctx.compute_seconds.size()))
       .integer("tau", s.algorithm.tau)
       .integer("outer_steps", s.algorithm.outer_steps)
       .boolean("training", s.training)
@@ -182,7 +266,19 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
            file.c_str(), to_string(s.algorithm.name), s.workers(), s.algorithm.tau, s.algorithm.outer_steps,
            static_cast<long long>(trained_params), ctx.cost.source.c_str(), ctx.cost.flops_per_step, ctx.cost.message_bytes);
 
-  for (int i = 0; i < s.workers(); ++i) {
+  DipacoState dipaco;
+  if (s.algorithm.name == Algorithm::Dipaco) {
+    setup_dipaco(s, ctx, dipaco, worker_hosts);
+    for (size_t t = 0; t < dipaco.tasks.size(); ++t)
+      s4u::Actor::create(fmt::format("task-{}", t), ctx.worker_hosts[t], DipacoTask(ctx, dipaco, static_cast<int>(t)));
+    for (int m = 0; m < dipaco.structure.module_count(); ++m)
+      s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
+                         DipacoExecutor(ctx, dipaco, m));
+    XBT_INFO("dipaco: %d paths, %d modules, %zu tasks; %lld params per path, %lld stored", dipaco.structure.paths(),
+             dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<long long>(dipaco.layout->path_params()),
+             static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
+  }
+  for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {
     auto* host = ctx.worker_hosts[static_cast<size_t>(i)];
     const auto name = fmt::format("worker-{}", i);
     if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create(name, host, DilocoWorker(ctx, i));
@@ -195,24 +291,25 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   if (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps)
     throw std::runtime_error("the simulation ended before the last outer step (deadlock?)");
 
-  std::vector<reports::MetricsRow> rows;
+  std::vector<reports::MetricsRow> rows, overall;
   for (auto& p : ctx.rows) {
-    if (p.eval.valid()) p.row.val_loss = p.eval.get().loss;
+    p.row.val_loss = p.combined_loss();
     rows.push_back(p.row);
+    if (p.row.path < 0) overall.push_back(p.row);
   }
   pool.reset();
   const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
-  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, rows));
+  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall));
 
   RunOutcome out;
   out.out_dir = o.out_dir;
-  out.simulated_seconds = rows.back().sim_time_s;
+  out.simulated_seconds = overall.back().sim_time_s;
   out.wan_bytes = ctx.wan_bytes;
-  if (rows.front().val_loss) out.initial_val_perplexity = std::exp(*rows.front().val_loss);
-  if (rows.back().val_loss) out.final_val_perplexity = std::exp(*rows.back().val_loss);
+  if (overall.front().val_loss) out.initial_val_perplexity = std::exp(*overall.front().val_loss);
+  if (overall.back().val_loss) out.final_val_perplexity = std::exp(*overall.back().val_loss);
   return out;
 }
 

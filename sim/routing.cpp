@@ -1,0 +1,104 @@
+#include "sim/routing.hpp"
+
+#include <fmt/format.h>
+
+#include <numeric>
+
+#include "engine/kmeans.hpp"
+#include "engine/sharding.hpp"
+
+namespace dipaco::sim {
+namespace {
+
+// Features of `ids`, computed in parallel chunks on the pool (each row depends on its sequence only).
+std::vector<float> features_of(const Scenario& s, const engine::ParamVector& params, const std::shared_ptr<const engine::SequenceSet>& data,
+                               const std::vector<int64_t>& ids, engine::ThreadPool& pool) {
+  constexpr size_t kChunk = 4096;
+  auto shared_params = std::make_shared<const engine::ParamVector>(params);
+  std::vector<std::shared_future<std::vector<float>>> parts;
+  for (size_t first = 0; first < ids.size(); first += kChunk) {
+    std::vector<int64_t> chunk(ids.begin() + static_cast<long>(first), ids.begin() + static_cast<long>(std::min(ids.size(), first + kChunk)));
+    auto model = s.model;
+    parts.push_back(pool.submit([model, shared_params, data, chunk = std::move(chunk)] {
+      return engine::prefix_features(model, *shared_params, *data, chunk);
+    }));
+  }
+  std::vector<float> out;
+  for (auto& p : parts) out.insert(out.end(), p.get().begin(), p.get().end());
+  return out;
+}
+
+std::vector<int64_t> all_ids(const engine::SequenceSet& d) {
+  std::vector<int64_t> ids(static_cast<size_t>(d.size()));
+  std::iota(ids.begin(), ids.end(), 0);
+  return ids;
+}
+
+}  // namespace
+
+RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& structure, const engine::ParamVector& init,
+                              const std::shared_ptr<const engine::SequenceSet>& train,
+                              const std::shared_ptr<const engine::SequenceSet>& validation, engine::ThreadPool& pool) {
+  RoutingResult r;
+  const int paths = structure.paths();
+  r.base_params = init;
+  if (s.dipaco.base_steps > 0) {
+    engine::TrainRequest base;
+    base.model = s.model;
+    base.opt = s.inner;
+    base.opt.total_steps = s.dipaco.base_steps;
+    base.opt.warmup_steps = std::min<int64_t>(s.inner.warmup_steps, s.dipaco.base_steps / 2);
+    base.params = std::make_shared<const engine::ParamVector>(init);
+    base.data = train;
+    base.shards = {std::make_shared<const engine::Shard>(all_ids(*train))};
+    base.steps = s.dipaco.base_steps;
+    base.seed = engine::mix_seed(s.seed, 0xBA5E);
+    r.base_params = pool.submit([base] { return engine::train_inner(base); }).get().params;
+  }
+
+  r.train_ids.assign(static_cast<size_t>(paths), {});
+  r.validation_ids.assign(static_cast<size_t>(paths), {});
+  if (paths == 1 || s.dipaco.routing == RoutingKind::Iid) {
+    const auto shards = engine::iid_shards(*train, paths, s.seed);
+    const auto val_shards = engine::iid_shards(*validation, paths, s.seed + 1);
+    for (int p = 0; p < paths; ++p) {
+      r.train_ids[static_cast<size_t>(p)] = shards[static_cast<size_t>(p)];
+      r.validation_ids[static_cast<size_t>(p)] = val_shards[static_cast<size_t>(p)];
+    }
+  } else {
+    const int dim = s.model.d_model;
+    const auto train_ids = all_ids(*train), val_ids = all_ids(*validation);
+    const auto train_features = features_of(s, r.base_params, train, train_ids, pool);
+    const auto val_features = features_of(s, r.base_params, validation, val_ids, pool);
+    // Fit on evenly spaced rows (k-means cost grows with rows), assign every sequence.
+    const size_t fit_rows = std::min<size_t>(train_ids.size(), static_cast<size_t>(s.dipaco.router_fit_sequences));
+    std::vector<float> fit;
+    for (size_t i = 0; i < fit_rows; ++i) {
+      const size_t row = i * train_ids.size() / fit_rows;
+      fit.insert(fit.end(), train_features.begin() + static_cast<long>(row * dim), train_features.begin() + static_cast<long>((row + 1) * dim));
+    }
+    std::vector<int> train_path, val_path;
+    if (s.dipaco.routing == RoutingKind::KMeans) {
+      const auto km = engine::fit_kmeans(fit, dim, paths, s.seed);
+      train_path = engine::assign_all(km, train_features);
+      val_path = engine::assign_all(km, val_features);
+    } else {
+      std::vector<engine::KMeans> per_level;
+      for (size_t l = 0; l < structure.levels.size(); ++l)
+        if (!structure.levels[l].path_specific)
+          per_level.push_back(engine::fit_kmeans(fit, dim, structure.levels[l].modules, engine::mix_seed(s.seed, l)));
+      train_path = engine::product_assign(per_level, train_features);
+      val_path = engine::product_assign(per_level, val_features);
+    }
+    for (size_t i = 0; i < train_path.size(); ++i) r.train_ids[static_cast<size_t>(train_path[i])].push_back(static_cast<int64_t>(i));
+    for (size_t i = 0; i < val_path.size(); ++i) r.validation_ids[static_cast<size_t>(val_path[i])].push_back(static_cast<int64_t>(i));
+  }
+  for (int p = 0; p < paths; ++p)
+    if (static_cast<int>(r.train_ids[static_cast<size_t>(p)].size()) < s.inner.batch_size * s.algorithm.replicas_per_path)
+      throw ScenarioError(fmt::format("{}: key 'dipaco.levels': routing gave path {} only {} training sequences, fewer than "
+                                      "a batch per replica; use fewer paths or more text",
+                                      s.file.string(), p, r.train_ids[static_cast<size_t>(p)].size()));
+  return r;
+}
+
+}  // namespace dipaco::sim

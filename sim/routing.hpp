@@ -1,0 +1,27 @@
+// DiPaCo's coarse routing, done once before the phases: pre-train a dense base model briefly, take
+// each sequence's router features (mean last-block hidden state over its prefix), cluster them with
+// k-means (or product k-means), and shard training and validation sequences by path.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/thread_pool.hpp"
+#include "engine/trainer.hpp"
+#include "sim/scenario.hpp"
+
+namespace dipaco::sim {
+
+struct RoutingResult {
+  engine::ParamVector base_params;                 // the pre-trained dense model (initialises every module)
+  std::vector<std::vector<int64_t>> train_ids;     // per path
+  std::vector<std::vector<int64_t>> validation_ids;  // per path
+};
+
+// Real computation on `pool`; deterministic for a seed. Throws ScenarioError if a path gets fewer
+// training sequences than one batch.
+RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& structure, const engine::ParamVector& init,
+                              const std::shared_ptr<const engine::SequenceSet>& train,
+                              const std::shared_ptr<const engine::SequenceSet>& validation, engine::ThreadPool& pool);
+
+}  // namespace dipaco::sim
