@@ -195,3 +195,38 @@ TEST(EndToEnd, BadDataGetsOneLineErrorAndExitCodeTwo) {
     EXPECT_NE(r.output.find("tiny-text.yaml"), std::string::npos) << args << "\n" << r.output;
   }
 }
+
+namespace {
+const std::string kTinyDipaco = kSource + "/tests/scenarios/tiny-dipaco.yaml";
+}  // namespace
+
+TEST(EndToEnd, DipacoRoutesTrainsPathsAndLearns) {
+  const auto dir = out_dir("dipaco");
+  const auto r = run("run " + kTinyDipaco + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_LT(json_number(summary, "final_val_perplexity"), json_number(summary, "initial_val_perplexity"));
+  EXPECT_EQ(json_number(summary, "workers"), 4);
+  const auto csv = slurp(dir / "metrics.csv");
+  // A routed row and 4 path rows per evaluation: phases 0..3.
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 4 * 5) << csv;
+  EXPECT_NE(csv.find(",3,3,"), std::string::npos) << "a row for path 3 at phase 3:\n" << csv;
+}
+
+TEST(EndToEnd, DipacoIsDeterministicForAnyThreadCount) {
+  const auto a = out_dir("dipaco-det-a"), b = out_dir("dipaco-det-b");
+  ASSERT_EQ(run("run " + kTinyDipaco + " --threads 1 --out " + a.string()).rc, 0);
+  ASSERT_EQ(run("run " + kTinyDipaco + " --threads 2 --out " + b.string()).rc, 0);
+  const auto ma = slurp(a / "metrics.csv");
+  ASSERT_FALSE(ma.empty());
+  EXPECT_EQ(ma, slurp(b / "metrics.csv"));
+}
+
+TEST(EndToEnd, DipacoTimingOnlyScalesTo256Paths) {
+  // 16x16 = 256 paths of tiny modules, timing only: the structure, placement and messages run end to end.
+  const auto dir = out_dir("dipaco-16x16");
+  const auto r = run("run " + kTinyDipaco + " --set training=off --set 'dipaco.levels=[{blocks: 1, modules: 16}, {blocks: 1, modules: 16}]'" +
+                     " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("256 paths, 33 modules"), std::string::npos) << r.output;
+}
