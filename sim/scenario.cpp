@@ -313,7 +313,7 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
                                              {{"kmeans", RoutingKind::KMeans}, {"product-kmeans", RoutingKind::ProductKMeans}, {"iid", RoutingKind::Iid}});
     s.dipaco.base_steps = d.integer("base_steps", s.dipaco.base_steps, 0);
     s.dipaco.router_fit_sequences = d.integer("router_fit_sequences", s.dipaco.router_fit_sequences, 16);
-    s.dipaco.rescale_outer_gradient = d.get<bool>("rescale_outer_gradient", true, "true or false");
+    s.dipaco.rescale_outer_gradient = d.get<bool>("rescale_outer_gradient", false, "true or false");
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());

@@ -67,7 +67,7 @@ struct DipacoSpec {
   RoutingKind routing = RoutingKind::KMeans;
   int base_steps = 100;          // dense base model pre-trained for router features (counted in the run)
   int router_fit_sequences = 20000;  // k-means is fitted on this many evenly spaced training sequences
-  bool rescale_outer_gradient = true;  // √(paths through the module)
+  bool rescale_outer_gradient = false;  // × √(paths through the module); see README (it overshoots early)
   std::vector<std::string> executor_hosts;  // empty: auto placement; one host: all; else one per module
 };
 
