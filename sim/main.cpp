@@ -44,10 +44,15 @@ int main(int argc, char** argv) {
   run->add_option("--log", logs, "SimGrid log setting, e.g. --log=dipaco_run.thres:warning (repeatable)");
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "run" && std::string(argv[1]) != "data") {
-    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data; see dipaco-sim --help)\n";
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "run" && std::string(argv[1]) != "data" && std::string(argv[1]) != "inspect") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data, inspect; see dipaco-sim --help)\n";
     return 2;
   }
+  auto* inspect = app.add_subcommand("inspect", "DiPaCo: print levels, modules, paths, placement and WAN bytes per phase; write DOT graphs");
+  inspect->add_option("scenario", scenario_path, "Scenario YAML file")->required();
+  inspect->add_option("--set", overrides, "Override a scenario key (repeatable)");
+  inspect->add_option("--out", out_dir, "Folder for the DOT files (default: runs/<scenario>-inspect)");
+
   auto* data = app.add_subcommand("data", "Build or inspect a scenario's tokenizer and token caches");
   data->require_subcommand(1);
   int samples = 3;
@@ -103,13 +108,17 @@ int main(int argc, char** argv) {
       options.simgrid_args.push_back("--cfg=" + c);
     }
     for (const auto& l : logs) options.simgrid_args.push_back("--log=" + l);
-    options.out_dir = out_dir.empty() ? default_out_dir(scenario_path) : out_dir;
+    options.inspect_only = inspect->parsed();
+    options.out_dir = !out_dir.empty() ? std::filesystem::path(out_dir)
+                      : options.inspect_only ? std::filesystem::path("runs") / (std::filesystem::path(scenario_path).stem().string() + "-inspect")
+                                             : std::filesystem::path(default_out_dir(scenario_path));
     std::error_code ec;
     std::filesystem::create_directories(options.out_dir, ec);
     if (ec) throw dipaco::sim::ScenarioError("--out " + options.out_dir.string() + ": cannot create the run directory: " + ec.message());
     created_dir = options.out_dir;
     options.progress_line = ::isatty(STDERR_FILENO) != 0;
     const auto outcome = dipaco::sim::run_scenario(scenario, options);
+    if (options.inspect_only) return 0;
     if (scenario.training)
       fmt::print("validation perplexity {:.3f} -> {:.3f}\n", outcome.initial_val_perplexity, outcome.final_val_perplexity);
     fmt::print("simulated wall-clock {:.1f} s ({:.2f} h), WAN bytes {:.3g}\n", outcome.simulated_seconds,

@@ -8,6 +8,7 @@
 #include <xbt/log.h>
 
 #include <chrono>
+#include <iostream>
 #include <cmath>
 #include <algorithm>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "sim/diloco_actors.hpp"
 #include "sim/dipaco_actors.hpp"
 #include "sim/executor_placement.hpp"
+#include "sim/inspect.hpp"
 #include "sim/routing.hpp"
 #include "sim/network_model.hpp"
 #include "sim/platform.hpp"
@@ -231,6 +233,11 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     throw ScenarioError(fmt::format("{}: key 'platform': cannot load '{}': {}", file, s.platform.string(), e.what()));
   }
 
+  if (o.inspect_only) {
+    if (s.algorithm.name != Algorithm::Dipaco)
+      throw ScenarioError(fmt::format("{}: key 'algorithm.name': inspect needs dipaco (dense and DiLoCo are dipaco level specs)", file));
+    s.training = false;  // structure and placement only: no data, no training
+  }
   // Hosts before data: a misspelled host should not wait for a tokenizer to train.
   auto* outer_host = host_by_name(s.outer_host, "placement.outer", file);
   std::vector<s4u::Host*> worker_hosts;
@@ -269,6 +276,12 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   DipacoState dipaco;
   if (s.algorithm.name == Algorithm::Dipaco) {
     setup_dipaco(s, ctx, dipaco, worker_hosts);
+    if (o.inspect_only) {
+      write_inspection(ctx, dipaco, o.out_dir, std::cout);
+      RunOutcome out;
+      out.out_dir = o.out_dir;
+      return out;
+    }
     for (size_t t = 0; t < dipaco.tasks.size(); ++t)
       s4u::Actor::create(fmt::format("task-{}", t), ctx.worker_hosts[t], DipacoTask(ctx, dipaco, static_cast<int>(t)));
     for (int m = 0; m < dipaco.structure.module_count(); ++m)

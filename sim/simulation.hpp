@@ -14,6 +14,7 @@ struct RunOptions {
   std::vector<std::string> simgrid_args;  // "--cfg=..." and "--log=..." passed to SimGrid
   std::filesystem::path out_dir;
   bool progress_line = false;  // a \r progress line instead of one log line per outer step
+  bool inspect_only = false;   // DiPaCo: print the structure and placement, write DOT files, do not run
 };
 
 struct RunOutcome {

@@ -230,3 +230,14 @@ TEST(EndToEnd, DipacoTimingOnlyScalesTo256Paths) {
   ASSERT_EQ(r.rc, 0) << r.output;
   EXPECT_NE(r.output.find("256 paths, 33 modules"), std::string::npos) << r.output;
 }
+
+TEST(EndToEnd, InspectPrintsStructurePlacementAndWritesGraphs) {
+  const auto dir = out_dir("inspect");
+  const auto r = run("inspect " + kTinyDipaco + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  for (const char* needle : {"4 paths, 5 modules", "L1.M1", "task 3", "bytes per phase on each WAN link", "wan "})
+    EXPECT_NE(r.output.find(needle), std::string::npos) << needle << "\n" << r.output;
+  EXPECT_NE(slurp(dir / "modules_paths.dot").find("path 3"), std::string::npos);
+  EXPECT_NE(slurp(dir / "datacentres.dot").find("dc-a"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "metrics.csv"));
+}

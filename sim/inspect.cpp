@@ -1,0 +1,124 @@
+#include "sim/inspect.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/graphviz.hpp>
+#include <fmt/format.h>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Link.hpp>
+
+#include <map>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "reports/atomic_file.hpp"
+#include "sim/executor_placement.hpp"
+#include "sim/platform.hpp"
+
+namespace dipaco::sim {
+namespace {
+
+struct Labelled {
+  std::string label;
+};
+struct EdgeLabel {
+  std::string label;
+};
+using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, Labelled, EdgeLabel>;
+
+std::vector<simgrid::s4u::Link*> route(simgrid::s4u::Host* a, simgrid::s4u::Host* b) {
+  std::vector<simgrid::s4u::Link*> links;
+  double latency = 0.0;
+  a->route_to(b, links, &latency);
+  return links;
+}
+
+// Links that only routes between datacentres use: an inter-datacentre route minus the links its
+// endpoints also use inside their own datacentres.
+std::set<std::string> wan_links(const DatacentreGraph& g) {
+  std::map<std::string, std::vector<simgrid::s4u::Host*>> hosts;
+  for (auto* h : simgrid::s4u::Engine::get_instance()->get_all_hosts()) hosts[datacentre_of(h)].push_back(h);
+  std::set<std::string> local;
+  for (auto& [dc, list] : hosts)
+    for (size_t i = 1; i < list.size() && i < 3; ++i) {
+      for (auto* l : route(list[0], list[i])) local.insert(l->get_name());
+      for (auto* l : route(list[i], list[0])) local.insert(l->get_name());
+    }
+  std::set<std::string> wan;
+  for (size_t a = 0; a < g.first_host.size(); ++a)
+    for (size_t b = 0; b < g.first_host.size(); ++b)
+      if (a != b)
+        for (auto* l : route(g.first_host[a], g.first_host[b]))
+          if (!local.count(l->get_name())) wan.insert(l->get_name());
+  return wan;
+}
+
+}  // namespace
+
+void write_inspection(const RunContext& ctx, const DipacoState& state, const std::filesystem::path& out_dir, std::ostream& out) {
+  const auto& st = state.structure;
+  const auto& layout = *state.layout;
+  out << fmt::format("{} paths, {} modules, {} tasks; {} parameters per path, {} stored once per module\n", st.paths(),
+                     st.module_count(), state.tasks.size(), layout.path_params(), [&] {
+                       int64_t n = 0;
+                       for (int m = 0; m < st.module_count(); ++m) n += layout.module_params(m);
+                       return n;
+                     }());
+  out << "levels:\n";
+  for (size_t l = 0; l < st.levels.size(); ++l)
+    out << fmt::format("  L{}: {} block(s), {} module(s){}\n", l, st.levels[l].blocks, st.levels[l].modules,
+                       st.levels[l].path_specific ? ", path-specific" : "");
+  out << "modules (executor host, datacentre, parameters, simulated bytes, paths through it):\n";
+  for (int m = 0; m < st.module_count(); ++m) {
+    std::string paths;
+    for (int p : st.paths_through(m)) paths += (paths.empty() ? "" : " ") + std::to_string(p);
+    auto* host = state.executor_hosts[static_cast<size_t>(m)];
+    out << fmt::format("  {:<10} {:<12} {:<10} {:>10} {:>12.4g}  [{}]\n", st.module_name(m), host->get_name(),
+                       datacentre_of(host), layout.module_params(m), state.module_bytes[static_cast<size_t>(m)], paths);
+  }
+  out << "tasks (path, host, datacentre):\n";
+  for (size_t t = 0; t < state.tasks.size(); ++t) {
+    auto* host = ctx.worker_hosts[t];
+    out << fmt::format("  task {:<4} path {:<4} {:<12} {}\n", t, state.tasks[t].path, host->get_name(), datacentre_of(host));
+  }
+
+  // Bytes per phase on each WAN link: every module goes to each of its tasks and comes back.
+  const auto g = datacentre_graph();
+  const auto wan = wan_links(g);
+  std::map<std::string, double> bytes;
+  for (int m = 0; m < st.module_count(); ++m)
+    for (int t : state.tasks_through_module[static_cast<size_t>(m)])
+      for (auto* l : route(ctx.worker_hosts[static_cast<size_t>(t)], state.executor_hosts[static_cast<size_t>(m)]))
+        if (wan.count(l->get_name())) bytes[l->get_name()] += 2 * state.module_bytes[static_cast<size_t>(m)];
+  out << "bytes per phase on each WAN link:\n";
+  for (const auto& name : wan) out << fmt::format("  {:<20} {:.4g}\n", name, bytes[name]);
+
+  // Graphviz: modules <-> paths, and the datacentres with their direct WAN routes.
+  std::filesystem::create_directories(out_dir);
+  {
+    const int modules = st.module_count();
+    Graph graph(static_cast<size_t>(modules + st.paths()));
+    for (int m = 0; m < modules; ++m) graph[static_cast<size_t>(m)].label = st.module_name(m);
+    for (int p = 0; p < st.paths(); ++p) graph[static_cast<size_t>(modules + p)].label = "path " + std::to_string(p);
+    for (int p = 0; p < st.paths(); ++p)
+      for (int m : st.modules_of(p)) boost::add_edge(static_cast<size_t>(m), static_cast<size_t>(modules + p), graph);
+    std::ostringstream dot;
+    boost::write_graphviz(dot, graph, boost::make_label_writer(boost::get(&Labelled::label, graph)));
+    reports::write_atomically(out_dir / "modules_paths.dot", dot.str());
+  }
+  {
+    Graph graph(g.names.size());
+    for (size_t a = 0; a < g.names.size(); ++a) graph[a].label = g.names[a];
+    for (size_t a = 0; a < g.names.size(); ++a)
+      for (size_t b = a + 1; b < g.names.size(); ++b)
+        boost::add_edge(a, b, EdgeLabel{fmt::format("{:.3g} Gbit/s, {:.3g} ms", g.bandwidth[a][b] * 8 / 1e9, g.latency[a][b] * 1e3)}, graph);
+    std::ostringstream dot;
+    boost::write_graphviz(dot, graph, boost::make_label_writer(boost::get(&Labelled::label, graph)),
+                          boost::make_label_writer(boost::get(&EdgeLabel::label, graph)));
+    reports::write_atomically(out_dir / "datacentres.dot", dot.str());
+  }
+  out << fmt::format("graphs: {}/{{modules_paths.dot,datacentres.dot}}\n", out_dir.string());
+}
+
+}  // namespace dipaco::sim
