@@ -226,4 +226,49 @@ std::vector<float> prefix_features(const ModelConfig& cfg, const ParamVector& pa
   return out;
 }
 
+std::vector<float> token_losses(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
+                                const std::vector<int64_t>& ids) {
+  torch::NoGradGuard no_grad;
+  Gpt model(cfg);
+  auto flat = to_tensor(params);
+  bind_parameters(model, flat);
+  std::vector<float> out;
+  out.reserve(ids.size() * static_cast<size_t>(data.seq_len));
+  constexpr int64_t kChunk = 32;
+  for (size_t first = 0; first < ids.size(); first += kChunk) {
+    const int64_t rows = std::min<int64_t>(kChunk, static_cast<int64_t>(ids.size() - first));
+    auto batch = gather_rows(data, ids, first, rows);
+    auto logits = model->forward(batch.narrow(1, 0, data.seq_len));
+    auto losses = torch::nn::functional::cross_entropy(
+                      logits.reshape({-1, cfg.vocab}), batch.narrow(1, 1, data.seq_len).reshape(-1),
+                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                      .contiguous();
+    out.insert(out.end(), losses.data_ptr<float>(), losses.data_ptr<float>() + losses.numel());
+  }
+  return out;
+}
+
+std::vector<float> growing_prefix_features(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
+                                           const std::vector<int64_t>& ids, const std::vector<int>& lengths) {
+  torch::NoGradGuard no_grad;
+  Gpt model(cfg);
+  auto flat = to_tensor(params);
+  bind_parameters(model, flat);
+  std::vector<float> out;
+  out.reserve(ids.size() * lengths.size() * static_cast<size_t>(cfg.d_model));
+  constexpr int64_t kChunk = 32;
+  for (size_t first = 0; first < ids.size(); first += kChunk) {
+    const int64_t rows = std::min<int64_t>(kChunk, static_cast<int64_t>(ids.size() - first));
+    auto batch = gather_rows(data, ids, first, rows);
+    // Causal attention: the hidden state at t depends only on tokens 0..t, so one pass serves every length.
+    auto cumulative = model->hidden(batch.narrow(1, 0, data.seq_len)).cumsum(1);  // (rows, T, C)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int len : lengths) {
+        auto mean = (cumulative[r][len - 1] / static_cast<double>(len)).contiguous();
+        out.insert(out.end(), mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+      }
+  }
+  return out;
+}
+
 }  // namespace dipaco::engine

@@ -79,6 +79,15 @@ EvalResult evaluate_ids(const ModelConfig& model, const ParamVector& params, con
 std::vector<float> prefix_features(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
                                    const std::vector<int64_t>& ids);
 
+// Per-token losses: ids.size() rows of seq_len floats, the loss of predicting token t + 1 at t.
+std::vector<float> token_losses(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
+                                const std::vector<int64_t>& ids);
+
+// Router features of growing prefixes: for each sequence and each length in `lengths`, the mean
+// last-block hidden state over its first `length` tokens. ids.size() × lengths.size() rows of d_model.
+std::vector<float> growing_prefix_features(const ModelConfig& model, const ParamVector& params, const SequenceSet& data,
+                                           const std::vector<int64_t>& ids, const std::vector<int>& lengths);
+
 // Called once on each pool thread before its first job: one intra-op thread per job.
 void init_compute_thread();
 

@@ -144,6 +144,58 @@ void record_dipaco_phase(RunContext& ctx, DipacoState& state, int phase) {
     }
   }
   ctx.record_routed(phase, params, state.validation_ids, losses, state.shard_sizes);
+
+  const auto& sc = ctx.scenario;
+  if (phase == sc.algorithm.outer_steps && sc.dipaco.reroute_every > 0 && ctx.training && !state.routers.empty()) {
+    for (const auto& v : state.validation_ids) state.reroute_ids.insert(state.reroute_ids.end(), v.begin(), v.end());
+    std::vector<int> lengths;  // routing for the window starting at target s uses tokens 0..s
+    for (int start = sc.data.prefix_tokens - 1; start < sc.model.seq_len; start += sc.dipaco.reroute_every) {
+      state.reroute_starts.push_back(std::max(start, 0));
+      lengths.push_back(std::max(start, 0) + 1);
+    }
+    auto model = sc.model;
+    auto data = ctx.validation_data;
+    auto ids = state.reroute_ids;
+    for (int p = 0; p < paths; ++p) {
+      auto path = params[static_cast<size_t>(p)];
+      state.reroute_losses.push_back(ctx.pool->submit([model, data, ids, path] { return engine::token_losses(model, *path, *data, ids); }));
+    }
+    auto base = state.base_params;
+    state.reroute_features = ctx.pool->submit(
+        [model, data, ids, base, lengths] { return engine::growing_prefix_features(model, *base, *data, ids, lengths); });
+  }
+}
+
+std::optional<RerouteResult> rerouted_losses(const DipacoState& state, const Scenario& s) {
+  if (state.reroute_losses.empty()) return std::nullopt;
+  const size_t n = state.reroute_ids.size(), windows = state.reroute_starts.size();
+  const int L = s.model.seq_len, d = s.model.d_model;
+  const auto& features = state.reroute_features.get();
+  // Route every (sequence, window) row at once.
+  std::vector<int> route;
+  {
+    std::vector<float> rows(features.begin(), features.end());
+    route = state.routers.size() == 1 ? engine::assign_all(state.routers[0], rows) : engine::product_assign(state.routers, rows);
+  }
+  (void)d;
+  double once = 0.0, every = 0.0;
+  int64_t tokens = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int first_path = route[i * windows];
+    for (size_t w = 0; w < windows; ++w) {
+      const int path = route[i * windows + w];
+      const int begin = state.reroute_starts[w];
+      const int end = w + 1 < windows ? state.reroute_starts[w + 1] : L;
+      const auto& chosen = state.reroute_losses[static_cast<size_t>(path)].get();
+      const auto& fixed = state.reroute_losses[static_cast<size_t>(first_path)].get();
+      for (int t = begin; t < end; ++t) {
+        every += chosen[i * static_cast<size_t>(L) + static_cast<size_t>(t)];
+        once += fixed[i * static_cast<size_t>(L) + static_cast<size_t>(t)];
+        ++tokens;
+      }
+    }
+  }
+  return RerouteResult{once / static_cast<double>(tokens), every / static_cast<double>(tokens)};
 }
 
 }  // namespace dipaco::sim

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/kmeans.hpp"
 #include "engine/paths.hpp"
 #include "sim/run_context.hpp"
 
@@ -39,7 +40,23 @@ struct DipacoState {
     std::map<int, std::vector<double>> losses;  // path -> losses of its replicas
   };
   std::map<int, Phase> phases;
+
+  // Test-time re-routing of the final model (dipaco.reroute_every > 0).
+  std::vector<engine::KMeans> routers;
+  std::shared_ptr<const engine::ParamVector> base_params;
+  std::vector<int64_t> reroute_ids;  // validation sequences scored
+  std::vector<int> reroute_starts;   // first target position of each window
+  std::vector<std::shared_future<std::vector<float>>> reroute_losses;  // per path
+  std::shared_future<std::vector<float>> reroute_features;
 };
+
+// Mean loss over scored tokens of the final model when routing once per sequence (on the prefix)
+// and when re-routing every dipaco.reroute_every tokens; nullopt unless re-routing was requested.
+struct RerouteResult {
+  double once = 0.0;
+  double every_window = 0.0;
+};
+std::optional<RerouteResult> rerouted_losses(const DipacoState& state, const Scenario& s);
 
 class DipacoTask {
  public:

@@ -36,6 +36,10 @@ std::vector<int64_t> all_ids(const engine::SequenceSet& d) {
 
 }  // namespace
 
+std::vector<int> route_rows(const std::vector<engine::KMeans>& routers, const std::vector<float>& features) {
+  return routers.size() == 1 ? engine::assign_all(routers[0], features) : engine::product_assign(routers, features);
+}
+
 RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& structure, const engine::ParamVector& init,
                               const std::shared_ptr<const engine::SequenceSet>& train,
                               const std::shared_ptr<const engine::SequenceSet>& validation, engine::ThreadPool& pool) {
@@ -77,19 +81,15 @@ RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& st
       const size_t row = i * train_ids.size() / fit_rows;
       fit.insert(fit.end(), train_features.begin() + static_cast<long>(row * dim), train_features.begin() + static_cast<long>((row + 1) * dim));
     }
-    std::vector<int> train_path, val_path;
     if (s.dipaco.routing == RoutingKind::KMeans) {
-      const auto km = engine::fit_kmeans(fit, dim, paths, s.seed);
-      train_path = engine::assign_all(km, train_features);
-      val_path = engine::assign_all(km, val_features);
+      r.routers.push_back(engine::fit_kmeans(fit, dim, paths, s.seed));
     } else {
-      std::vector<engine::KMeans> per_level;
       for (size_t l = 0; l < structure.levels.size(); ++l)
         if (!structure.levels[l].path_specific)
-          per_level.push_back(engine::fit_kmeans(fit, dim, structure.levels[l].modules, engine::mix_seed(s.seed, l)));
-      train_path = engine::product_assign(per_level, train_features);
-      val_path = engine::product_assign(per_level, val_features);
+          r.routers.push_back(engine::fit_kmeans(fit, dim, structure.levels[l].modules, engine::mix_seed(s.seed, l)));
     }
+    const auto train_path = route_rows(r.routers, train_features);
+    const auto val_path = route_rows(r.routers, val_features);
     for (size_t i = 0; i < train_path.size(); ++i) r.train_ids[static_cast<size_t>(train_path[i])].push_back(static_cast<int64_t>(i));
     for (size_t i = 0; i < val_path.size(); ++i) r.validation_ids[static_cast<size_t>(val_path[i])].push_back(static_cast<int64_t>(i));
   }

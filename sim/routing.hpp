@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/kmeans.hpp"
 #include "engine/thread_pool.hpp"
 #include "engine/trainer.hpp"
 #include "sim/scenario.hpp"
@@ -16,7 +17,11 @@ struct RoutingResult {
   engine::ParamVector base_params;                 // the pre-trained dense model (initialises every module)
   std::vector<std::vector<int64_t>> train_ids;     // per path
   std::vector<std::vector<int64_t>> validation_ids;  // per path
+  std::vector<engine::KMeans> routers;  // one (k-means) or one per shared level (product); empty for iid
 };
+
+// Path of each feature row under `routers` (one k-means, or product k-means in mixed radix).
+std::vector<int> route_rows(const std::vector<engine::KMeans>& routers, const std::vector<float>& features);
 
 // Real computation on `pool`; deterministic for a seed. Throws ScenarioError if a path gets fewer
 // training sequences than one batch.

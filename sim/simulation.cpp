@@ -85,6 +85,8 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
   if (ctx.training) {
     auto routing = route_sequences(s, st, ctx.initial_params, ctx.train_data, ctx.validation_data, *ctx.pool);
     state.store = std::make_unique<engine::ModuleStore>(*state.layout, routing.base_params, s.outer);
+    state.routers = routing.routers;
+    state.base_params = std::make_shared<const engine::ParamVector>(routing.base_params);
     train_ids = std::move(routing.train_ids);
     val_ids = std::move(routing.validation_ids);
   }
@@ -151,7 +153,7 @@ std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
 }
 
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
-                         const std::vector<reports::MetricsRow>& rows) {
+                         const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco) {
   const auto& s = ctx.scenario;
   // Training ends with the last outer step; the stop messages after it are not part of the run.
   const double wall = rows.back().sim_time_s;
@@ -192,6 +194,19 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .integer("vocab", s.model.vocab)
       .integer("train_sequences", ctx.train_data ? ctx.train_data->size() : 0)
       .integer("prefix_tokens", s.data.prefix_tokens);
+  if (dipaco && dipaco->layout) {
+    int64_t total = 0;
+    for (int m = 0; m < dipaco->structure.module_count(); ++m) total += dipaco->layout->module_params(m);
+    j.integer("paths", dipaco->structure.paths())
+        .integer("modules", dipaco->structure.module_count())
+        .integer("params_per_path", dipaco->layout->path_params())
+        .integer("total_params", total);
+    if (const auto r = rerouted_losses(*dipaco, s)) {
+      j.integer("reroute_every", s.dipaco.reroute_every)
+          .number("val_perplexity_routed_once", std::exp(r->once))
+          .number("val_perplexity_rerouted", std::exp(r->every_window));
+    }
+  }
   j.number("simulated_wall_clock_s", wall)
       .number("wan_bytes", ctx.wan_bytes)
       .number("total_bytes", ctx.total_bytes)
@@ -315,7 +330,8 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
 
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
-  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall));
+  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall,
+                                                                               s.algorithm.name == Algorithm::Dipaco ? &dipaco : nullptr));
 
   RunOutcome out;
   out.out_dir = o.out_dir;

@@ -202,11 +202,17 @@ const std::string kTinyDipaco = kSource + "/tests/scenarios/tiny-dipaco.yaml";
 
 TEST(EndToEnd, DipacoRoutesTrainsPathsAndLearns) {
   const auto dir = out_dir("dipaco");
-  const auto r = run("run " + kTinyDipaco + " --out " + dir.string());
+  const auto r = run("run " + kTinyDipaco + " --set dipaco.reroute_every=16 --out " + dir.string());
   ASSERT_EQ(r.rc, 0) << r.output;
   const auto summary = slurp(dir / "summary.json");
   EXPECT_LT(json_number(summary, "final_val_perplexity"), json_number(summary, "initial_val_perplexity"));
   EXPECT_EQ(json_number(summary, "workers"), 4);
+  EXPECT_EQ(json_number(summary, "paths"), 4);
+  EXPECT_EQ(json_number(summary, "modules"), 5);
+  // Token-level re-scoring with one route per sequence reproduces the routed perplexity.
+  EXPECT_NEAR(json_number(summary, "val_perplexity_routed_once"), json_number(summary, "final_val_perplexity"),
+              1e-4 * json_number(summary, "final_val_perplexity"));
+  EXPECT_GT(json_number(summary, "val_perplexity_rerouted"), 0.0);
   const auto csv = slurp(dir / "metrics.csv");
   // A routed row and 4 path rows per evaluation: phases 0..3.
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 4 * 5) << csv;
