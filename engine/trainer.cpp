@@ -167,6 +167,14 @@ EvalResult evaluate(const ModelConfig& cfg, const ParamVector& params, const Seq
 
 namespace {
 
+// A model whose parameters are views of `flat`, a copy of `params`.
+Gpt bound_model(const ModelConfig& cfg, const ParamVector& params, torch::Tensor& flat) {
+  Gpt model(cfg);
+  flat = to_tensor(params);
+  bind_parameters(model, flat);
+  return model;
+}
+
 torch::Tensor gather_rows(const SequenceSet& data, const std::vector<int64_t>& ids, size_t first, int64_t rows) {
   const int64_t width = data.seq_len + 1;
   auto batch = torch::empty({rows, width}, torch::kLong);
@@ -178,28 +186,16 @@ torch::Tensor gather_rows(const SequenceSet& data, const std::vector<int64_t>& i
 
 EvalResult evaluate_ids(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
                         const std::vector<int64_t>& ids) {
-  torch::NoGradGuard no_grad;
-  Gpt model(cfg);
-  auto flat = to_tensor(params);
-  bind_parameters(model, flat);
+  const auto losses = token_losses(cfg, params, data, ids);
   // Targets that predict routing-prefix tokens are context only: they never count.
-  auto mask = torch::empty({data.seq_len}, torch::kFloat32);
-  for (int t = 0; t < data.seq_len; ++t) mask[t] = data.scored(t) ? 1.0f : 0.0f;
-  const auto scored_per_row = static_cast<int64_t>(mask.sum().item<float>());
-  constexpr int64_t kChunk = 32;
   double loss_sum = 0.0;
   int64_t tokens = 0;
-  for (size_t first = 0; first < ids.size(); first += kChunk) {
-    const int64_t rows = std::min<int64_t>(kChunk, static_cast<int64_t>(ids.size() - first));
-    auto batch = gather_rows(data, ids, first, rows);
-    auto logits = model->forward(batch.narrow(1, 0, data.seq_len));
-    auto losses = torch::nn::functional::cross_entropy(
-                      logits.reshape({-1, cfg.vocab}), batch.narrow(1, 1, data.seq_len).reshape(-1),
-                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-                      .view({rows, data.seq_len});
-    loss_sum += (losses * mask).sum().item<double>();
-    tokens += rows * scored_per_row;
-  }
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (int t = 0; t < data.seq_len; ++t)
+      if (data.scored(t)) {
+        loss_sum += losses[i * static_cast<size_t>(data.seq_len) + static_cast<size_t>(t)];
+        ++tokens;
+      }
   EvalResult r;
   r.tokens = tokens;
   r.loss = tokens > 0 ? loss_sum / static_cast<double>(tokens) : 0.0;
@@ -210,9 +206,8 @@ EvalResult evaluate_ids(const ModelConfig& cfg, const ParamVector& params, const
 std::vector<float> prefix_features(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
                                    const std::vector<int64_t>& ids) {
   torch::NoGradGuard no_grad;
-  Gpt model(cfg);
-  auto flat = to_tensor(params);
-  bind_parameters(model, flat);
+  torch::Tensor flat;
+  auto model = bound_model(cfg, params, flat);
   const int64_t prefix = std::max(1, data.prefix_tokens);
   std::vector<float> out;
   out.reserve(ids.size() * static_cast<size_t>(cfg.d_model));
@@ -229,9 +224,8 @@ std::vector<float> prefix_features(const ModelConfig& cfg, const ParamVector& pa
 std::vector<float> token_losses(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
                                 const std::vector<int64_t>& ids) {
   torch::NoGradGuard no_grad;
-  Gpt model(cfg);
-  auto flat = to_tensor(params);
-  bind_parameters(model, flat);
+  torch::Tensor flat;
+  auto model = bound_model(cfg, params, flat);
   std::vector<float> out;
   out.reserve(ids.size() * static_cast<size_t>(data.seq_len));
   constexpr int64_t kChunk = 32;
@@ -251,9 +245,8 @@ std::vector<float> token_losses(const ModelConfig& cfg, const ParamVector& param
 std::vector<float> growing_prefix_features(const ModelConfig& cfg, const ParamVector& params, const SequenceSet& data,
                                            const std::vector<int64_t>& ids, const std::vector<int>& lengths) {
   torch::NoGradGuard no_grad;
-  Gpt model(cfg);
-  auto flat = to_tensor(params);
-  bind_parameters(model, flat);
+  torch::Tensor flat;
+  auto model = bound_model(cfg, params, flat);
   std::vector<float> out;
   out.reserve(ids.size() * lengths.size() * static_cast<size_t>(cfg.d_model));
   constexpr int64_t kChunk = 32;
