@@ -35,6 +35,24 @@ int KMeans::assign(const float* row) const {
   return best;
 }
 
+std::pair<int, int> KMeans::assign_two(const float* row) const {
+  int first = 0, second = -1;
+  double d1 = std::numeric_limits<double>::infinity(), d2 = d1;
+  for (int c = 0; c < k; ++c) {
+    const double d = sq_distance(row, centroids.data() + static_cast<size_t>(c) * dim, dim);
+    if (d < d1) {
+      second = first;
+      d2 = d1;
+      first = c;
+      d1 = d;
+    } else if (d < d2) {
+      second = c;
+      d2 = d;
+    }
+  }
+  return {first, second < 0 ? first : second};
+}
+
 KMeans fit_kmeans(const std::vector<float>& features, int dim, int k, uint64_t seed, int iterations) {
   const size_t n = features.size() / static_cast<size_t>(dim);
   if (k < 1 || n < static_cast<size_t>(k)) throw std::invalid_argument("k-means needs at least k rows");

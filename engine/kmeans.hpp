@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace dipaco::engine {
@@ -12,6 +13,7 @@ struct KMeans {
   int dim = 0;
   std::vector<float> centroids;  // k × dim
   int assign(const float* row) const;  // nearest centroid
+  std::pair<int, int> assign_two(const float* row) const;  // nearest and second nearest (k >= 2)
 };
 
 // `features` is n × dim, row-major.

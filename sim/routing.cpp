@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "engine/kmeans.hpp"
@@ -91,6 +92,14 @@ RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& st
     const auto train_path = route_rows(r.routers, train_features);
     const auto val_path = route_rows(r.routers, val_features);
     for (size_t i = 0; i < train_path.size(); ++i) r.train_ids[static_cast<size_t>(train_path[i])].push_back(static_cast<int64_t>(i));
+    if (s.dipaco.top2_training_shards && s.dipaco.routing == RoutingKind::KMeans && paths > 1) {
+      // Overlapping shards (the paper's 16x16 setting): a sequence also trains its second-best path.
+      for (size_t i = 0; i < train_path.size(); ++i) {
+        const int second = r.routers[0].assign_two(train_features.data() + i * static_cast<size_t>(dim)).second;
+        r.train_ids[static_cast<size_t>(second)].push_back(static_cast<int64_t>(i));
+      }
+      for (auto& ids : r.train_ids) std::sort(ids.begin(), ids.end());
+    }
     for (size_t i = 0; i < val_path.size(); ++i) r.validation_ids[static_cast<size_t>(val_path[i])].push_back(static_cast<int64_t>(i));
   }
   for (int p = 0; p < paths; ++p)

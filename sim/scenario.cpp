@@ -315,6 +315,7 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.dipaco.router_fit_sequences = d.integer("router_fit_sequences", s.dipaco.router_fit_sequences, 16);
     s.dipaco.rescale_outer_gradient = d.get<bool>("rescale_outer_gradient", false, "true or false");
     s.dipaco.reroute_every = d.integer("reroute_every", 0, 0);
+    s.dipaco.top2_training_shards = d.get<bool>("top2_training_shards", false, "true or false");
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
@@ -412,6 +413,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "router_fit_sequences" << YAML::Value << s.dipaco.router_fit_sequences;
   y << YAML::Key << "rescale_outer_gradient" << YAML::Value << s.dipaco.rescale_outer_gradient;
   y << YAML::Key << "reroute_every" << YAML::Value << s.dipaco.reroute_every;
+  y << YAML::Key << "top2_training_shards" << YAML::Value << s.dipaco.top2_training_shards;
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
   y << YAML::EndMap;
   y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;

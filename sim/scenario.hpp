@@ -69,6 +69,7 @@ struct DipacoSpec {
   int router_fit_sequences = 20000;  // k-means is fitted on this many evenly spaced training sequences
   bool rescale_outer_gradient = false;  // × √(paths through the module); see README (it overshoots early)
   std::vector<std::string> executor_hosts;  // empty: auto placement; one host: all; else one per module
+  bool top2_training_shards = false;  // k-means: each training sequence also joins its second-nearest path
   int reroute_every = 0;  // > 0: also score the final model re-routing every this many tokens (test time)
 };
 

@@ -219,6 +219,29 @@ TEST(EndToEnd, DipacoRoutesTrainsPathsAndLearns) {
   EXPECT_NE(csv.find(",3,3,"), std::string::npos) << "a row for path 3 at phase 3:\n" << csv;
 }
 
+TEST(EndToEnd, DipacoTopTwoShardsOverlap) {
+  const auto one = out_dir("dipaco-top1"), two = out_dir("dipaco-top2");
+  ASSERT_EQ(run("run " + kTinyDipaco + " --set algorithm.outer_steps=1 --out " + one.string()).rc, 0);
+  const auto r = run("run " + kTinyDipaco + " --set algorithm.outer_steps=1 --set dipaco.top2_training_shards=true --out " + two.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  // Phase-0 path rows carry each path's shard size: top-2 doubles their sum.
+  auto shard_total = [](const std::string& csv) {
+    int64_t total = 0;
+    std::istringstream in(csv);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> f;
+      std::stringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+      if (f.size() > 3 && f[1] == "0" && f[2] != "all") total += std::stoll(f[3]);
+    }
+    return total;
+  };
+  const auto a = shard_total(slurp(one / "metrics.csv")), b = shard_total(slurp(two / "metrics.csv"));
+  EXPECT_GT(a, 0);
+  EXPECT_EQ(b, 2 * a);
+}
+
 TEST(EndToEnd, DipacoIsDeterministicForAnyThreadCount) {
   const auto a = out_dir("dipaco-det-a"), b = out_dir("dipaco-det-b");
   ASSERT_EQ(run("run " + kTinyDipaco + " --threads 1 --out " + a.string()).rc, 0);

@@ -22,6 +22,14 @@ TEST(KMeans, SeparatesObviousClustersDeterministically) {
   EXPECT_THROW(fit_kmeans(f, 2, 1000, 7), std::invalid_argument);
 }
 
+TEST(KMeans, AssignTwoGivesNearestThenSecondNearest) {
+  const KMeans km{3, 1, {0.0f, 10.0f, 4.0f}};
+  const float x = 3.0f, y = 9.0f;
+  EXPECT_EQ(km.assign_two(&x), std::make_pair(2, 0));
+  EXPECT_EQ(km.assign_two(&y), std::make_pair(1, 2));
+  EXPECT_EQ(km.assign(&y), 1);
+}
+
 TEST(KMeans, ProductAssignmentNumbersPathsInMixedRadix) {
   const std::vector<float> f{0.0f, 10.0f};
   const KMeans a{2, 1, {0.0f, 10.0f}}, b{3, 1, {10.0f, 0.0f, 5.0f}};
