@@ -4,6 +4,23 @@
 
 namespace dipaco::engine {
 
+void RunningAverage::add(const ParamVector& replica, double weight) {
+  if (!(weight > 0.0)) throw std::invalid_argument("RunningAverage::add: weights must be positive");
+  if (sum_.empty()) sum_.assign(replica.size(), 0.0);
+  if (replica.size() != sum_.size()) throw std::invalid_argument("RunningAverage::add: replica size differs");
+  for (size_t j = 0; j < sum_.size(); ++j) sum_[j] += weight * replica[j];
+  weight_ += weight;
+  ++count_;
+}
+
+ParamVector RunningAverage::outer_gradient(const ParamVector& global) const {
+  if (count_ == 0) throw std::invalid_argument("outer_gradient: no replica");
+  if (global.size() != sum_.size()) throw std::invalid_argument("outer_gradient: replica size differs from global");
+  ParamVector delta(global.size());
+  for (size_t j = 0; j < global.size(); ++j) delta[j] = static_cast<float>(static_cast<double>(global[j]) - sum_[j] / weight_);
+  return delta;
+}
+
 ParamVector outer_gradient(const ParamVector& global, const std::vector<const ParamVector*>& replicas,
                            const std::vector<double>& weights) {
   if (replicas.empty() || replicas.size() != weights.size())
@@ -11,16 +28,9 @@ ParamVector outer_gradient(const ParamVector& global, const std::vector<const Pa
   double total = 0.0;
   for (double w : weights) total += w;
   if (!(total > 0.0)) throw std::invalid_argument("outer_gradient: weights must sum to a positive number");
-  for (const auto* r : replicas)
-    if (r->size() != global.size()) throw std::invalid_argument("outer_gradient: replica size differs from global");
-
-  ParamVector delta(global.size());
-  for (size_t j = 0; j < global.size(); ++j) {
-    double avg = 0.0;
-    for (size_t i = 0; i < replicas.size(); ++i) avg += weights[i] / total * (*replicas[i])[j];
-    delta[j] = static_cast<float>(static_cast<double>(global[j]) - avg);
-  }
-  return delta;
+  RunningAverage avg;
+  for (size_t i = 0; i < replicas.size(); ++i) avg.add(*replicas[i], weights[i]);
+  return avg.outer_gradient(global);
 }
 
 void OuterOptimizer::step(ParamVector& params, const ParamVector& grad) {

@@ -21,6 +21,21 @@ struct OuterOptConfig {
 ParamVector outer_gradient(const ParamVector& global, const std::vector<const ParamVector*>& replicas,
                            const std::vector<double>& weights);
 
+// The weighted mean of replicas, accumulated as they arrive (in double), so an executor holds one
+// running sum per module instead of every replica's copy.
+class RunningAverage {
+ public:
+  void add(const ParamVector& replica, double weight);
+  int count() const { return count_; }
+  // Outer gradient θ − Σ w_i θ_i / Σ w_i; throws if nothing was added.
+  ParamVector outer_gradient(const ParamVector& global) const;
+
+ private:
+  std::vector<double> sum_;
+  double weight_ = 0.0;
+  int count_ = 0;
+};
+
 // Nesterov SGD as in torch.optim.SGD(nesterov=True): b ← μb + Δ (b = Δ on the first step),
 // θ ← θ − lr (Δ + μb). Plain SGD: θ ← θ − lr Δ; with lr = 1 that is FedAvg.
 class OuterOptimizer {

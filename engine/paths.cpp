@@ -145,10 +145,17 @@ int64_t ModuleStore::stored_params() const {
 
 void ModuleStore::outer_step(int m, const std::vector<const ParamVector*>& versions, const std::vector<double>& weights,
                              bool rescale) {
+  if (versions.size() != weights.size()) throw std::invalid_argument("ModuleStore::outer_step: one weight per version");
+  RunningAverage avg;
+  for (size_t i = 0; i < versions.size(); ++i) avg.add(*versions[i], weights[i]);
+  outer_step(m, avg, rescale);
+}
+
+void ModuleStore::outer_step(int m, const RunningAverage& versions, bool rescale) {
   auto& theta = params_[static_cast<size_t>(m)];
-  auto delta = outer_gradient(theta, versions, weights);
+  auto delta = versions.outer_gradient(theta);
   if (rescale) {
-    const float scale = static_cast<float>(std::sqrt(static_cast<double>(versions.size())));
+    const float scale = static_cast<float>(std::sqrt(static_cast<double>(versions.count())));
     for (auto& d : delta) d *= scale;
   }
   optimizers_[static_cast<size_t>(m)].step(theta, delta);

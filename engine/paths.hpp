@@ -68,6 +68,8 @@ class ModuleStore {
   // (shard sizes), times √(number of paths) when `rescale`, then m's own Nesterov step.
   void outer_step(int m, const std::vector<const ParamVector*>& path_versions, const std::vector<double>& weights,
                   bool rescale);
+  // The same from a running average of the versions (what an executor accumulates online).
+  void outer_step(int m, const RunningAverage& versions, bool rescale);
 
  private:
   const PathLayout& layout_;

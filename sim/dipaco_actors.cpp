@@ -88,21 +88,15 @@ void DipacoExecutor::run() {
                                  new ModuleMessage{module_, current}, state_.module_bytes[static_cast<size_t>(module_)]));
     s4u::Comm::wait_all(sends);
 
-    // Online averaging: versions are kept as they arrive, then combined in task order (deterministic).
-    std::map<int, engine::ParamVector> versions;
+    // Online averaging: a running weighted sum per module, updated as each task's version arrives
+    // (arrival order is the simulation's, so it is the same on every run).
+    engine::RunningAverage average;
     for (size_t i = 0; i < through.size(); ++i) {
       auto msg = executor_mailbox(module_)->get_unique<TaskResultMessage>();
-      if (ctx_.training) versions[msg->task] = state_.layout->extract(msg->result->params, segment);
+      if (ctx_.training)
+        average.add(state_.layout->extract(msg->result->params, segment), state_.tasks[static_cast<size_t>(msg->task)].weight);
     }
-    if (ctx_.training) {
-      std::vector<const engine::ParamVector*> ptrs;
-      std::vector<double> weights;
-      for (const auto& [t, v] : versions) {
-        ptrs.push_back(&v);
-        weights.push_back(state_.tasks[static_cast<size_t>(t)].weight);
-      }
-      state_.store->outer_step(module_, ptrs, weights, s.dipaco.rescale_outer_gradient);
-    }
+    if (ctx_.training) state_.store->outer_step(module_, average, s.dipaco.rescale_outer_gradient);
     finish_phase(phase);
   }
 }
