@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sim/actor_guard.hpp"
+#include "sim/routing.hpp"
 #include "sim/transfer.hpp"
 
 namespace dipaco::sim {
@@ -163,15 +164,10 @@ void record_dipaco_phase(RunContext& ctx, DipacoState& state, int phase) {
 std::optional<RerouteResult> rerouted_losses(const DipacoState& state, const Scenario& s) {
   if (state.reroute_losses.empty()) return std::nullopt;
   const size_t n = state.reroute_ids.size(), windows = state.reroute_starts.size();
-  const int L = s.model.seq_len, d = s.model.d_model;
+  const int L = s.model.seq_len;
   const auto& features = state.reroute_features.get();
   // Route every (sequence, window) row at once.
-  std::vector<int> route;
-  {
-    std::vector<float> rows(features.begin(), features.end());
-    route = state.routers.size() == 1 ? engine::assign_all(state.routers[0], rows) : engine::product_assign(state.routers, rows);
-  }
-  (void)d;
+  const auto route = route_rows(state.routers, features);
   double once = 0.0, every = 0.0;
   int64_t tokens = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -48,8 +48,10 @@ void prepare_data(const Scenario& s, const engine::Dataset& data, RunContext& ct
     throw ScenarioError(fmt::format("{}: data: {} training and {} validation sequences of {} tokens are too few for a "
                                     "batch of {}; add text, or lower model.seq_len or inner_optimizer.batch_size",
                                     file, train.size(), validation.size(), s.model.seq_len, s.inner.batch_size));
-  const auto shards = s.data.sharding == Sharding::Iid ? engine::iid_shards(train, s.workers(), s.seed)
-                                                       : engine::domain_shards(train, s.workers());
+  // DiPaCo shards by path after routing (sim/routing.cpp); the others shard by worker here.
+  const auto shards = s.algorithm.name == Algorithm::Dipaco ? std::vector<engine::Shard>{}
+                      : s.data.sharding == Sharding::Iid   ? engine::iid_shards(train, s.workers(), s.seed)
+                                                           : engine::domain_shards(train, s.workers());
   for (size_t i = 0; i < shards.size(); ++i) {
     if (shards[i].empty())
       throw ScenarioError(fmt::format("{}: data: worker {} gets an empty shard ({} sharding); add text or use fewer workers",
