@@ -21,6 +21,13 @@ ParamVector RunningAverage::outer_gradient(const ParamVector& global) const {
   return delta;
 }
 
+ParamVector RunningAverage::mean() const {
+  if (count_ == 0) throw std::invalid_argument("RunningAverage::mean: no replica");
+  ParamVector out(sum_.size());
+  for (size_t j = 0; j < sum_.size(); ++j) out[j] = static_cast<float>(sum_[j] / weight_);
+  return out;
+}
+
 ParamVector outer_gradient(const ParamVector& global, const std::vector<const ParamVector*>& replicas,
                            const std::vector<double>& weights) {
   if (replicas.empty() || replicas.size() != weights.size())

@@ -29,6 +29,8 @@ class RunningAverage {
   int count() const { return count_; }
   // Outer gradient θ − Σ w_i θ_i / Σ w_i; throws if nothing was added.
   ParamVector outer_gradient(const ParamVector& global) const;
+  // Σ w_i θ_i / Σ w_i; throws if nothing was added.
+  ParamVector mean() const;
 
  private:
   std::vector<double> sum_;

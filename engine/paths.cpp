@@ -121,6 +121,17 @@ void PathLayout::insert(ParamVector& path_params, int segment, const ParamVector
   }
 }
 
+ParamVector PathRecipe::compose() const {
+  if (layout == nullptr || static_cast<int>(segments.size()) != layout->structure().segments())
+    throw std::invalid_argument("PathRecipe::compose: one module per segment");
+  ParamVector out(static_cast<size_t>(layout->path_params()));
+  for (size_t s = 0; s < segments.size(); ++s) {
+    if (!segments[s]) throw std::invalid_argument("PathRecipe::compose: missing module");
+    layout->insert(out, static_cast<int>(s), *segments[s]);
+  }
+  return out;
+}
+
 ModuleStore::ModuleStore(const PathLayout& layout, const ParamVector& init_path, const OuterOptConfig& outer)
     : layout_(layout) {
   const auto& st = layout.structure();
@@ -128,6 +139,8 @@ ModuleStore::ModuleStore(const PathLayout& layout, const ParamVector& init_path,
     params_.push_back(layout.extract(init_path, st.segment_of_module(m)));
     optimizers_.emplace_back(outer);
   }
+  inner_avg_.resize(params_.size());
+  inner_avg_sq_.resize(params_.size());
 }
 
 ParamVector ModuleStore::compose(int path) const {
@@ -159,6 +172,28 @@ void ModuleStore::outer_step(int m, const RunningAverage& versions, bool rescale
     for (auto& d : delta) d *= scale;
   }
   optimizers_[static_cast<size_t>(m)].step(theta, delta);
+}
+
+void ModuleStore::set_inner_moments(int m, ParamVector exp_avg, ParamVector exp_avg_sq) {
+  const auto n = params_[static_cast<size_t>(m)].size();
+  if (exp_avg.size() != n || exp_avg_sq.size() != n) throw std::invalid_argument("ModuleStore::set_inner_moments: size mismatch");
+  inner_avg_[static_cast<size_t>(m)] = std::move(exp_avg);
+  inner_avg_sq_[static_cast<size_t>(m)] = std::move(exp_avg_sq);
+}
+
+void ModuleStore::compose_inner_moments(int path, ParamVector& exp_avg, ParamVector& exp_avg_sq) const {
+  exp_avg.clear();
+  exp_avg_sq.clear();
+  const auto& st = layout_.structure();
+  for (int s = 0; s < st.segments(); ++s)
+    if (!has_inner_moments(st.module_of(path, s))) return;
+  exp_avg.resize(static_cast<size_t>(layout_.path_params()));
+  exp_avg_sq.resize(exp_avg.size());
+  for (int s = 0; s < st.segments(); ++s) {
+    const auto m = static_cast<size_t>(st.module_of(path, s));
+    layout_.insert(exp_avg, s, inner_avg_[m]);
+    layout_.insert(exp_avg_sq, s, inner_avg_sq_[m]);
+  }
 }
 
 }  // namespace dipaco::engine

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +57,14 @@ class PathLayout {
   std::vector<std::vector<std::pair<int64_t, int64_t>>> ranges_;  // per segment: (offset, length)
 };
 
+// A path as the module versions it is made of. Composing it into one flat vector is left to where it
+// is used (inside a pool job), so holding many recipes costs only the shared module snapshots.
+struct PathRecipe {
+  const PathLayout* layout = nullptr;
+  std::vector<std::shared_ptr<const ParamVector>> segments;  // one per segment
+  ParamVector compose() const;
+};
+
 // Global parameters and outer-optimizer state, once per module.
 class ModuleStore {
  public:
@@ -71,10 +80,19 @@ class ModuleStore {
   // The same from a running average of the versions (what an executor accumulates online).
   void outer_step(int m, const RunningAverage& versions, bool rescale);
 
+  // Inner AdamW moments kept per module (dipaco.inner_state: module): after each phase, the weighted
+  // mean of the moments of the paths through m. No per-path optimizer state then outlives its task,
+  // so memory grows with modules, not with paths.
+  void set_inner_moments(int m, ParamVector exp_avg, ParamVector exp_avg_sq);
+  bool has_inner_moments(int m) const { return !inner_avg_[static_cast<size_t>(m)].empty(); }
+  // The path's moments composed like its parameters; both empty unless every module has them.
+  void compose_inner_moments(int path, ParamVector& exp_avg, ParamVector& exp_avg_sq) const;
+
  private:
   const PathLayout& layout_;
   std::vector<ParamVector> params_;
   std::vector<OuterOptimizer> optimizers_;
+  std::vector<ParamVector> inner_avg_, inner_avg_sq_;
 };
 
 }  // namespace dipaco::engine

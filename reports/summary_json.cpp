@@ -43,6 +43,10 @@ JsonObject& JsonObject::null(const std::string& key) {
   fields_.emplace_back(key, "null");
   return *this;
 }
+JsonObject& JsonObject::integers(const std::string& key, const std::vector<int64_t>& values) {
+  fields_.emplace_back(key, fmt::format("[{}]", fmt::join(values, ", ")));
+  return *this;
+}
 JsonObject& JsonObject::object(const std::string& key, const JsonObject& value) {
   fields_.emplace_back(key, value.render(1));
   return *this;

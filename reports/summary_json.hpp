@@ -16,6 +16,7 @@ class JsonObject {
   JsonObject& string(const std::string& key, const std::string& value);
   JsonObject& boolean(const std::string& key, bool value);
   JsonObject& null(const std::string& key);
+  JsonObject& integers(const std::string& key, const std::vector<int64_t>& values);
   JsonObject& object(const std::string& key, const JsonObject& value);
   std::string render(int indent = 0) const;
 

@@ -1,8 +1,9 @@
-// DiPaCo over the simulated platform: one task actor per (path, replica) and one outer executor per
-// module. Each phase, every executor sends its module to the tasks whose path contains it; a task
-// composes its path, runs τ inner steps (simulated compute, real training on the pool), and sends each
-// module's new version back to that module's executor, which averages them (weighted by shard size,
-// optionally rescaled by √paths) and takes the module's own Nesterov step.
+// DiPaCo over the simulated platform: a pool of worker actors runs the (path, replica) tasks, and one
+// outer executor per module. Each phase, every executor sends its module to the tasks whose path
+// contains it; a worker takes its tasks in turn, composes the task's path, runs τ inner steps
+// (simulated compute, real training on the pool) and sends each module's new version back to that
+// module's executor, which averages them online (weighted by shard size, optionally rescaled by
+// √paths) and takes the module's own Nesterov step.
 #pragma once
 
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "engine/kmeans.hpp"
+#include "engine/linear_router.hpp"
 #include "engine/paths.hpp"
 #include "sim/run_context.hpp"
 
@@ -23,31 +25,62 @@ struct DipacoState {
 
   struct Task {
     int path = 0;
-    std::shared_ptr<const engine::Shard> shard;
-    double weight = 1.0;  // shard size
+    int worker = 0;
+    std::shared_ptr<const engine::Shard> shard;  // replaced when discriminative routing re-shards
+    double weight = 1.0;                         // shard size
   };
   std::vector<Task> tasks;
+  std::vector<std::vector<int>> worker_tasks;        // per worker, in the order it runs them
+  std::vector<simgrid::s4u::Host*> task_hosts;       // the host of each task's worker
   std::vector<std::vector<int>> tasks_through_module;
-  std::vector<simgrid::s4u::Host*> executor_hosts;  // per module
-  std::vector<double> module_bytes;                 // simulated size of each module's message
-  std::vector<std::vector<int64_t>> validation_ids;  // per path, the sequences its evaluation uses
-  std::vector<int64_t> shard_sizes;                  // per path
+  std::vector<simgrid::s4u::Host*> executor_hosts;   // per module
+  std::vector<double> module_bytes;                  // simulated size of each module's message
   double start_time = 0.0;  // phases start once the base model is trained
+
+  // Data by path (all recomputed when discriminative routing re-shards).
+  std::vector<std::vector<int64_t>> validation_ids;  // per path, the sequences its evaluation uses
+  std::vector<std::vector<int64_t>> heldout_ids;     // per path, early-stopping sequences (training set)
+  std::vector<int64_t> shard_sizes;                  // per path, training sequences
+
+  // Routing: k-means (one, or one per level), replaced by a linear router after the EM step.
+  std::vector<engine::KMeans> routers;
+  std::optional<engine::LinearRouter> linear_router;
+  std::shared_ptr<const engine::ParamVector> base_params;
+  std::vector<float> train_features, val_features;  // base-model features, kept for the EM step
+  std::vector<int64_t> router_ids;                  // the router split (held out of training)
+  struct Discriminative {
+    int phase = 0;
+    double router_accuracy = 0.0;
+    double moved_fraction = 0.0;  // training sequences whose path changed
+  };
+  std::optional<Discriminative> discriminative;
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {
-    std::map<int, std::shared_ptr<const engine::ParamVector>> modules;
+    std::vector<std::shared_ptr<const engine::ParamVector>> modules;  // per module, once its step is done
+    int done = 0;
     std::map<int, std::vector<double>> losses;  // path -> losses of its replicas
   };
   std::map<int, Phase> phases;
 
+  // Early stopping: each evaluation phase's paths (as module snapshots) and held-out losses.
+  struct Checkpoint {
+    int phase = 0;
+    std::vector<engine::PathRecipe> paths;
+    std::vector<std::shared_future<engine::EvalResult>> heldout;
+  };
+  std::vector<Checkpoint> checkpoints;  // since the last re-shard
+
   // Test-time re-routing of the final model (dipaco.reroute_every > 0).
-  std::vector<engine::KMeans> routers;
-  std::shared_ptr<const engine::ParamVector> base_params;
   std::vector<int64_t> reroute_ids;  // validation sequences scored
   std::vector<int> reroute_starts;   // first target position of each window
   std::vector<std::shared_future<std::vector<float>>> reroute_losses;  // per path
   std::shared_future<std::vector<float>> reroute_features;
+
+  // The path of each feature row under the current router.
+  std::vector<int> route(const std::vector<float>& features) const;
+  // Path p as the given per-module snapshots.
+  engine::PathRecipe recipe(int path, const std::vector<std::shared_ptr<const engine::ParamVector>>& modules) const;
 };
 
 // Mean loss over scored tokens of the final model when routing once per sequence (on the prefix)
@@ -58,16 +91,24 @@ struct RerouteResult {
 };
 std::optional<RerouteResult> rerouted_losses(const DipacoState& state, const Scenario& s);
 
-class DipacoTask {
+// Early stopping: each path's best checkpoint by held-out loss, and the routed validation loss of
+// the model made of those checkpoints; nullopt unless early stopping was on.
+struct EarlyStopResult {
+  double loss = 0.0;
+  std::vector<int> best_phase;  // per path
+};
+std::optional<EarlyStopResult> early_stopped_loss(const DipacoState& state, RunContext& ctx);
+
+class DipacoWorker {
  public:
-  DipacoTask(RunContext& ctx, DipacoState& state, int task) : ctx_(ctx), state_(state), task_(task) {}
+  DipacoWorker(RunContext& ctx, DipacoState& state, int worker) : ctx_(ctx), state_(state), worker_(worker) {}
   void operator()();
 
  private:
   void run();
   RunContext& ctx_;
   DipacoState& state_;
-  int task_;
+  int worker_;
 };
 
 class DipacoExecutor {

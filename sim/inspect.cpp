@@ -59,8 +59,8 @@ std::set<std::string> wan_links(const DatacentreGraph& g) {
 void write_inspection(const RunContext& ctx, const DipacoState& state, const std::filesystem::path& out_dir, std::ostream& out) {
   const auto& st = state.structure;
   const auto& layout = *state.layout;
-  out << fmt::format("{} paths, {} modules, {} tasks; {} parameters per path, {} stored once per module\n", st.paths(),
-                     st.module_count(), state.tasks.size(), layout.path_params(), [&] {
+  out << fmt::format("{} paths, {} modules, {} tasks on {} workers; {} parameters per path, {} stored once per module\n", st.paths(),
+                     st.module_count(), state.tasks.size(), ctx.worker_hosts.size(), layout.path_params(), [&] {
                        int64_t n = 0;
                        for (int m = 0; m < st.module_count(); ++m) n += layout.module_params(m);
                        return n;
@@ -79,7 +79,7 @@ void write_inspection(const RunContext& ctx, const DipacoState& state, const std
   }
   out << "tasks (path, host, datacentre):\n";
   for (size_t t = 0; t < state.tasks.size(); ++t) {
-    auto* host = ctx.worker_hosts[t];
+    auto* host = state.task_hosts[t];
     out << fmt::format("  task {:<4} path {:<4} {:<12} {}\n", t, state.tasks[t].path, host->get_name(), datacentre_of(host));
   }
 
@@ -89,7 +89,7 @@ void write_inspection(const RunContext& ctx, const DipacoState& state, const std
   std::map<std::string, double> bytes;
   for (int m = 0; m < st.module_count(); ++m)
     for (int t : state.tasks_through_module[static_cast<size_t>(m)])
-      for (auto* l : route(ctx.worker_hosts[static_cast<size_t>(t)], state.executor_hosts[static_cast<size_t>(m)]))
+      for (auto* l : route(state.task_hosts[static_cast<size_t>(t)], state.executor_hosts[static_cast<size_t>(m)]))
         if (wan.count(l->get_name())) bytes[l->get_name()] += 2 * state.module_bytes[static_cast<size_t>(m)];
   out << "bytes per phase on each WAN link:\n";
   for (const auto& name : wan) out << fmt::format("  {:<20} {:.4g}\n", name, bytes[name]);

@@ -73,8 +73,8 @@ RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& st
   } else {
     const int dim = s.model.d_model;
     const auto train_ids = all_ids(*train), val_ids = all_ids(*validation);
-    const auto train_features = features_of(s, r.base_params, train, train_ids, pool);
-    const auto val_features = features_of(s, r.base_params, validation, val_ids, pool);
+    auto train_features = features_of(s, r.base_params, train, train_ids, pool);
+    auto val_features = features_of(s, r.base_params, validation, val_ids, pool);
     // Fit on evenly spaced rows (k-means cost grows with rows), assign every sequence.
     const size_t fit_rows = std::min<size_t>(train_ids.size(), static_cast<size_t>(s.dipaco.router_fit_sequences));
     std::vector<float> fit;
@@ -91,22 +91,34 @@ RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& st
     }
     const auto train_path = route_rows(r.routers, train_features);
     const auto val_path = route_rows(r.routers, val_features);
-    for (size_t i = 0; i < train_path.size(); ++i) r.train_ids[static_cast<size_t>(train_path[i])].push_back(static_cast<int64_t>(i));
+    // The router split: evenly spaced training sequences that no path trains on, so that the EM
+    // step scores every path on text none of them has seen.
+    std::vector<char> in_router_split(train_path.size(), 0);
+    if (s.dipaco.discriminative_after > 0) {
+      const size_t n = std::min(train_path.size() / 4, static_cast<size_t>(s.dipaco.router_split_sequences));
+      for (size_t i = 0; i < n; ++i) {
+        const size_t row = i * train_path.size() / n + train_path.size() / (2 * n);
+        r.router_ids.push_back(static_cast<int64_t>(row));
+        in_router_split[row] = 1;
+      }
+    }
+    for (size_t i = 0; i < train_path.size(); ++i)
+      if (!in_router_split[i]) r.train_ids[static_cast<size_t>(train_path[i])].push_back(static_cast<int64_t>(i));
     if (s.dipaco.top2_training_shards && s.dipaco.routing == RoutingKind::KMeans && paths > 1) {
       // Overlapping shards (the paper's 16x16 setting): a sequence also trains its second-best path.
       for (size_t i = 0; i < train_path.size(); ++i) {
+        if (in_router_split[i]) continue;
         const int second = r.routers[0].assign_two(train_features.data() + i * static_cast<size_t>(dim)).second;
         r.train_ids[static_cast<size_t>(second)].push_back(static_cast<int64_t>(i));
       }
       for (auto& ids : r.train_ids) std::sort(ids.begin(), ids.end());
     }
     for (size_t i = 0; i < val_path.size(); ++i) r.validation_ids[static_cast<size_t>(val_path[i])].push_back(static_cast<int64_t>(i));
+    if (s.dipaco.discriminative_after > 0) {
+      r.train_features = std::move(train_features);
+      r.val_features = std::move(val_features);
+    }
   }
-  for (int p = 0; p < paths; ++p)
-    if (static_cast<int>(r.train_ids[static_cast<size_t>(p)].size()) < s.inner.batch_size * s.algorithm.replicas_per_path)
-      throw ScenarioError(fmt::format("{}: key 'dipaco.levels': routing gave path {} only {} training sequences, fewer than "
-                                      "a batch per replica; use fewer paths or more text",
-                                      s.file.string(), p, r.train_ids[static_cast<size_t>(p)].size()));
   return r;
 }
 

@@ -18,13 +18,16 @@ struct RoutingResult {
   std::vector<std::vector<int64_t>> train_ids;     // per path
   std::vector<std::vector<int64_t>> validation_ids;  // per path
   std::vector<engine::KMeans> routers;  // one (k-means) or one per shared level (product); empty for iid
+  // With discriminative routing: the router split (training ids kept out of every shard) and the
+  // base model's features of every training and validation sequence, for the EM step.
+  std::vector<int64_t> router_ids;
+  std::vector<float> train_features, val_features;
 };
 
 // Path of each feature row under `routers` (one k-means, or product k-means in mixed radix).
 std::vector<int> route_rows(const std::vector<engine::KMeans>& routers, const std::vector<float>& features);
 
-// Real computation on `pool`; deterministic for a seed. Throws ScenarioError if a path gets fewer
-// training sequences than one batch.
+// Real computation on `pool`; deterministic for a seed.
 RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& structure, const engine::ParamVector& init,
                               const std::shared_ptr<const engine::SequenceSet>& train,
                               const std::shared_ptr<const engine::SequenceSet>& validation, engine::ThreadPool& pool);

@@ -51,14 +51,15 @@ std::optional<double> PendingRow::combined_loss() const {
   return tokens > 0 ? std::optional<double>(sum / static_cast<double>(tokens)) : std::nullopt;
 }
 
-std::shared_future<engine::EvalResult> RunContext::submit_eval_ids(std::shared_ptr<const engine::ParamVector> params,
-                                                                   std::vector<int64_t> ids) {
+std::shared_future<engine::EvalResult> RunContext::submit_eval_ids(engine::PathRecipe path, std::vector<int64_t> ids) {
   auto model = scenario.model;
   auto data = validation_data;
-  return pool->submit([model, data, params, ids = std::move(ids)] { return engine::evaluate_ids(model, *params, *data, ids); });
+  return pool->submit([model, data, path = std::move(path), ids = std::move(ids)] {
+    return engine::evaluate_ids(model, path.compose(), *data, ids);
+  });
 }
 
-void RunContext::record_routed(int outer_step, const std::vector<std::shared_ptr<const engine::ParamVector>>& path_params,
+void RunContext::record_routed(int outer_step, const std::vector<engine::PathRecipe>& paths,
                                const std::vector<std::vector<int64_t>>& validation_ids,
                                const std::vector<std::optional<double>>& train_losses, const std::vector<int64_t>& shard_sizes) {
   const auto& a = scenario.algorithm;
@@ -70,7 +71,7 @@ void RunContext::record_routed(int outer_step, const std::vector<std::shared_ptr
   all.row.wan_bytes = wan_bytes;
   double loss_sum = 0.0, weight = 0.0;
   std::vector<PendingRow> per_path;
-  for (size_t p = 0; p < path_params.size(); ++p) {
+  for (size_t p = 0; p < paths.size(); ++p) {
     PendingRow row;
     row.row = all.row;
     row.row.path = static_cast<int>(p);
@@ -82,8 +83,8 @@ void RunContext::record_routed(int outer_step, const std::vector<std::shared_ptr
       loss_sum += *train_losses[p] * static_cast<double>(shard_sizes[p]);
       weight += static_cast<double>(shard_sizes[p]);
     }
-    if (training && path_params[p] && !validation_ids[p].empty()) {
-      row.evals.push_back(submit_eval_ids(path_params[p], validation_ids[p]));
+    if (training && paths[p].layout && !validation_ids[p].empty()) {
+      row.evals.push_back(submit_eval_ids(paths[p], validation_ids[p]));
       all.evals.push_back(row.evals.back());
     }
     per_path.push_back(std::move(row));

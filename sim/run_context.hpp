@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/paths.hpp"
 #include "engine/thread_pool.hpp"
 #include "engine/trainer.hpp"
 #include "reports/metrics_csv.hpp"
@@ -69,8 +70,9 @@ struct RunContext {
 
   // Queues an evaluation of `params` on the pool; returns an invalid future without training.
   std::shared_future<engine::EvalResult> submit_eval(std::shared_ptr<const engine::ParamVector> params);
-  std::shared_future<engine::EvalResult> submit_eval_ids(std::shared_ptr<const engine::ParamVector> params,
-                                                         std::vector<int64_t> ids);
+  // The same on chosen sequences, composing the path inside the job (so queued evaluations hold
+  // only module snapshots).
+  std::shared_future<engine::EvalResult> submit_eval_ids(engine::PathRecipe path, std::vector<int64_t> ids);
 
  private:
   void report_progress(int outer_step, std::optional<double> train_loss, double sim_time);
@@ -81,8 +83,8 @@ struct RunContext {
   void record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params);
 
   // DiPaCo: one routed row for the whole model plus a row per path (evaluated on its routed
-  // validation sequences). Vectors are indexed by path; params may be empty without training.
-  void record_routed(int outer_step, const std::vector<std::shared_ptr<const engine::ParamVector>>& path_params,
+  // validation sequences). Vectors are indexed by path; recipes may be empty without training.
+  void record_routed(int outer_step, const std::vector<engine::PathRecipe>& paths,
                      const std::vector<std::vector<int64_t>>& validation_ids, const std::vector<std::optional<double>>& train_losses,
                      const std::vector<int64_t>& shard_sizes);
 

@@ -14,6 +14,10 @@ namespace dipaco::sim {
 const char* to_string(Algorithm a) {
   return a == Algorithm::Diloco ? "diloco" : a == Algorithm::Sync ? "sync" : "dipaco";
 }
+const char* to_string(InnerState i) {
+  return i == InnerState::Path ? "path" : i == InnerState::Module ? "module" : "reset";
+}
+
 const char* to_string(RoutingKind r) {
   return r == RoutingKind::KMeans ? "kmeans" : r == RoutingKind::ProductKMeans ? "product-kmeans" : "iid";
 }
@@ -316,6 +320,12 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.dipaco.rescale_outer_gradient = d.get<bool>("rescale_outer_gradient", false, "true or false");
     s.dipaco.reroute_every = d.integer("reroute_every", 0, 0);
     s.dipaco.top2_training_shards = d.get<bool>("top2_training_shards", false, "true or false");
+    s.dipaco.workers = d.integer("workers", 0, 0);
+    s.dipaco.inner_state = d.choice<InnerState>("inner_state", InnerState::Path,
+                                                {{"path", InnerState::Path}, {"module", InnerState::Module}, {"reset", InnerState::Reset}});
+    s.dipaco.discriminative_after = d.integer("discriminative_after", 0, 0);
+    s.dipaco.router_split_sequences = d.integer("router_split_sequences", s.dipaco.router_split_sequences, 16);
+    s.dipaco.early_stopping_fraction = d.real("early_stopping_fraction", 0.0, 0.0, 0.5);
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
@@ -414,6 +424,11 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "rescale_outer_gradient" << YAML::Value << s.dipaco.rescale_outer_gradient;
   y << YAML::Key << "reroute_every" << YAML::Value << s.dipaco.reroute_every;
   y << YAML::Key << "top2_training_shards" << YAML::Value << s.dipaco.top2_training_shards;
+  y << YAML::Key << "workers" << YAML::Value << s.dipaco.workers;
+  y << YAML::Key << "inner_state" << YAML::Value << to_string(s.dipaco.inner_state);
+  y << YAML::Key << "discriminative_after" << YAML::Value << s.dipaco.discriminative_after;
+  y << YAML::Key << "router_split_sequences" << YAML::Value << s.dipaco.router_split_sequences;
+  y << YAML::Key << "early_stopping_fraction" << YAML::Value << s.dipaco.early_stopping_fraction;
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
   y << YAML::EndMap;
   y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;

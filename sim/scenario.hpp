@@ -22,6 +22,7 @@ class ScenarioError : public std::runtime_error {
 
 enum class Algorithm { Diloco, Sync, Dipaco };
 enum class RoutingKind { KMeans, ProductKMeans, Iid };
+enum class InnerState { Path, Module, Reset };
 enum class NetworkModel { Analytic, SimGrid };
 enum class Sharding { Iid, Domain };
 
@@ -71,6 +72,20 @@ struct DipacoSpec {
   std::vector<std::string> executor_hosts;  // empty: auto placement; one host: all; else one per module
   bool top2_training_shards = false;  // k-means: each training sequence also joins its second-nearest path
   int reroute_every = 0;  // > 0: also score the final model re-routing every this many tokens (test time)
+  // Simulated workers; 0 = one per (path, replica) task. Fewer workers run their tasks in turn, so
+  // at most `workers` paths are materialised at once.
+  int workers = 0;
+  // Where AdamW's moments live between phases: per task (DiLoCo's way; memory grows with tasks),
+  // per module (the paths' weighted mean, kept in the module store), or nowhere (fresh each phase).
+  InnerState inner_state = InnerState::Path;
+  // Discriminative routing (one EM step, the paper's Table 5): after this phase (0 = never), score
+  // every path on a held-out router split, label each sequence with its best path, fit a linear
+  // softmax router with a bias on the router features, and re-shard training and validation data.
+  int discriminative_after = 0;
+  int router_split_sequences = 2048;  // held out of training when discriminative routing is on
+  // Per-path early stopping: this fraction of each path's shard is held out; the path's checkpoint
+  // with the lowest held-out loss (at evaluation phases) is kept and reported. 0 = off.
+  double early_stopping_fraction = 0.0;
 };
 
 struct Scenario {
@@ -102,5 +117,6 @@ const char* to_string(Algorithm a);
 const char* to_string(NetworkModel m);
 const char* to_string(Sharding s);
 const char* to_string(RoutingKind r);
+const char* to_string(InnerState i);
 
 }  // namespace dipaco::sim

@@ -14,6 +14,8 @@
 #include <memory>
 #include <random>
 
+#include <sys/resource.h>
+
 #include "engine/corpus.hpp"
 #include "engine/sharding.hpp"
 #include "engine/thread_pool.hpp"
@@ -24,6 +26,7 @@
 #include "sim/data_setup.hpp"
 #include "sim/diloco_actors.hpp"
 #include "sim/dipaco_actors.hpp"
+#include "sim/dipaco_setup.hpp"
 #include "sim/executor_placement.hpp"
 #include "sim/inspect.hpp"
 #include "sim/routing.hpp"
@@ -64,86 +67,6 @@ void prepare_data(const Scenario& s, const engine::Dataset& data, RunContext& ct
   ctx.initial_params = engine::init_params(s.model, s.seed);
 }
 
-// Splits `ids` into `parts` near-equal, seeded, sorted shards.
-std::vector<engine::Shard> split_ids(std::vector<int64_t> ids, int parts, uint64_t seed) {
-  std::mt19937_64 rng(engine::mix_seed(seed, 0x5117));
-  for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng() % i]);
-  std::vector<engine::Shard> out(static_cast<size_t>(parts));
-  for (size_t i = 0; i < ids.size(); ++i) out[i % out.size()].push_back(ids[i]);
-  for (auto& sh : out) std::sort(sh.begin(), sh.end());
-  return out;
-}
-
-// DiPaCo's setup: structure, routing (base model + k-means), tasks, executor placement.
-void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
-  const std::string file = s.file.string();
-  state.structure = {s.dipaco.levels, s.dipaco.share_embeddings};
-  state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
-  const auto& st = state.structure;
-  const int paths = st.paths();
-  const int replicas = s.algorithm.replicas_per_path;
-
-  std::vector<std::vector<int64_t>> train_ids(static_cast<size_t>(paths)), val_ids(static_cast<size_t>(paths));
-  if (ctx.training) {
-    auto routing = route_sequences(s, st, ctx.initial_params, ctx.train_data, ctx.validation_data, *ctx.pool);
-    state.store = std::make_unique<engine::ModuleStore>(*state.layout, routing.base_params, s.outer);
-    state.routers = routing.routers;
-    state.base_params = std::make_shared<const engine::ParamVector>(routing.base_params);
-    train_ids = std::move(routing.train_ids);
-    val_ids = std::move(routing.validation_ids);
-  }
-  // Evaluation: about data.eval_sequences validation sequences in all, each path's share in proportion.
-  size_t total_val = 0;
-  for (const auto& v : val_ids) total_val += v.size();
-  for (int p = 0; p < paths; ++p) {
-    const auto& v = val_ids[static_cast<size_t>(p)];
-    state.shard_sizes.push_back(static_cast<int64_t>(train_ids[static_cast<size_t>(p)].size()));
-    std::vector<int64_t> chosen;
-    if (!v.empty()) {
-      const size_t n = std::clamp<size_t>(static_cast<size_t>(s.data.eval_sequences) * v.size() / std::max<size_t>(total_val, 1), 1, v.size());
-      for (size_t i = 0; i < n; ++i) chosen.push_back(v[i * v.size() / n]);
-    }
-    state.validation_ids.push_back(std::move(chosen));
-  }
-  for (int p = 0; p < paths; ++p) {
-    const auto shards = ctx.training ? split_ids(train_ids[static_cast<size_t>(p)], replicas, engine::mix_seed(s.seed, p))
-                                     : std::vector<engine::Shard>(static_cast<size_t>(replicas));
-    for (int r = 0; r < replicas; ++r)
-      state.tasks.push_back({p, std::make_shared<const engine::Shard>(shards[static_cast<size_t>(r)]),
-                             ctx.training ? static_cast<double>(shards[static_cast<size_t>(r)].size()) : 1.0});
-  }
-  ctx.worker_hosts.clear();
-  for (size_t t = 0; t < state.tasks.size(); ++t) ctx.worker_hosts.push_back(hosts[t % hosts.size()]);
-  ctx.compute_seconds.assign(state.tasks.size(), 0.0);
-
-  const int modules = st.module_count();
-  state.tasks_through_module.assign(static_cast<size_t>(modules), {});
-  for (size_t t = 0; t < state.tasks.size(); ++t)
-    for (int m : st.modules_of(state.tasks[t].path)) state.tasks_through_module[static_cast<size_t>(m)].push_back(static_cast<int>(t));
-  for (int m = 0; m < modules; ++m)
-    state.module_bytes.push_back(ctx.cost.message_bytes * static_cast<double>(state.layout->module_params(m)) /
-                                 static_cast<double>(state.layout->path_params()));
-
-  const auto& pinned = s.dipaco.executor_hosts;
-  if (!pinned.empty() && pinned.size() != 1 && static_cast<int>(pinned.size()) != modules)
-    throw ScenarioError(fmt::format("{}: key 'dipaco.executors': {} hosts for {} modules (give one host, or one per module)",
-                                    file, pinned.size(), modules));
-  const auto graph = datacentre_graph();
-  for (int m = 0; m < modules; ++m) {
-    if (!pinned.empty()) {
-      const auto& name = pinned.size() == 1 ? pinned[0] : pinned[static_cast<size_t>(m)];
-      state.executor_hosts.push_back(host_by_name(name, fmt::format("dipaco.executors[{}]", m), file));
-      continue;
-    }
-    std::vector<s4u::Host*> users;
-    for (int t : state.tasks_through_module[static_cast<size_t>(m)]) users.push_back(ctx.worker_hosts[static_cast<size_t>(t)]);
-    state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
-  }
-  // The base model's pre-training counts in simulated time and compute, on the first task's host.
-  state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
-  ctx.compute_seconds[0] += state.start_time;
-}
-
 // Builds SimGrid's argv: our defaults first, then the scenario's network model, then the user's
 // flags, so that later settings win.
 std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
@@ -154,8 +77,16 @@ std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
   return args;
 }
 
+// The process's peak resident set so far, in MB (Linux reports ru_maxrss in KiB).
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
-                         const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco) {
+                         const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco,
+                         const std::optional<EarlyStopResult>& early_stop) {
   const auto& s = ctx.scenario;
   // Training ends with the last outer step; the stop messages after it are not part of the run.
   const double wall = rows.back().sim_time_s;
@@ -208,6 +139,15 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .number("val_perplexity_routed_once", std::exp(r->once))
           .number("val_perplexity_rerouted", std::exp(r->every_window));
     }
+    if (early_stop) {
+      j.number("val_perplexity_early_stopped", std::exp(early_stop->loss))
+          .integers("early_stopping_best_phase", std::vector<int64_t>(early_stop->best_phase.begin(), early_stop->best_phase.end()));
+    }
+    if (const auto& d = dipaco->discriminative) {
+      reports::JsonObject em;
+      em.integer("after_phase", d->phase).number("router_accuracy", d->router_accuracy).number("moved_fraction", d->moved_fraction);
+      j.object("discriminative_routing", em);
+    }
   }
   j.number("simulated_wall_clock_s", wall)
       .number("wan_bytes", ctx.wan_bytes)
@@ -218,7 +158,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .integer("trained_params", static_cast<int64_t>(ctx.initial_params.size()))
       .object("cost_model", cost)
       .number("real_seconds", real_seconds)
-      .integer("threads", o.threads);
+      .integer("threads", o.threads)
+      .number("peak_rss_mb", peak_rss_mb());
   return j.render();
 }
 
@@ -299,13 +240,13 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
       out.out_dir = o.out_dir;
       return out;
     }
-    for (size_t t = 0; t < dipaco.tasks.size(); ++t)
-      s4u::Actor::create(fmt::format("task-{}", t), ctx.worker_hosts[t], DipacoTask(ctx, dipaco, static_cast<int>(t)));
+    for (size_t w = 0; w < dipaco.worker_tasks.size(); ++w)
+      s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[w], DipacoWorker(ctx, dipaco, static_cast<int>(w)));
     for (int m = 0; m < dipaco.structure.module_count(); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
                          DipacoExecutor(ctx, dipaco, m));
-    XBT_INFO("dipaco: %d paths, %d modules, %zu tasks; %lld params per path, %lld stored", dipaco.structure.paths(),
-             dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<long long>(dipaco.layout->path_params()),
+    XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
+             dipaco.structure.module_count(), dipaco.tasks.size(), dipaco.worker_tasks.size(), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
   }
   for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {
@@ -327,13 +268,14 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     rows.push_back(p.row);
     if (p.row.path < 0) overall.push_back(p.row);
   }
+  const bool is_dipaco = s.algorithm.name == Algorithm::Dipaco;
+  const auto early_stop = is_dipaco ? early_stopped_loss(dipaco, ctx) : std::nullopt;  // still needs the pool
   pool.reset();
   const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
-  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall,
-                                                                               s.algorithm.name == Algorithm::Dipaco ? &dipaco : nullptr));
+  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop));
 
   RunOutcome out;
   out.out_dir = o.out_dir;

@@ -1,0 +1,153 @@
+#include "sim/dipaco_setup.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u/Host.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "sim/executor_placement.hpp"
+#include "sim/platform.hpp"
+#include "sim/routing.hpp"
+
+namespace dipaco::sim {
+namespace s4u = simgrid::s4u;
+namespace {
+
+// Splits `ids` into `parts` near-equal, seeded, sorted shards.
+std::vector<engine::Shard> split_ids(std::vector<int64_t> ids, int parts, uint64_t seed) {
+  std::mt19937_64 rng(engine::mix_seed(seed, 0x5117));
+  for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng() % i]);
+  std::vector<engine::Shard> out(static_cast<size_t>(parts));
+  for (size_t i = 0; i < ids.size(); ++i) out[i % out.size()].push_back(ids[i]);
+  for (auto& sh : out) std::sort(sh.begin(), sh.end());
+  return out;
+}
+
+int heldout_stride(const Scenario& s) {
+  return s.dipaco.early_stopping_fraction > 0 ? std::max(2, static_cast<int>(std::lround(1.0 / s.dipaco.early_stopping_fraction))) : 0;
+}
+
+}  // namespace
+
+int64_t min_path_sequences(const Scenario& s) {
+  const int64_t batch = static_cast<int64_t>(s.inner.batch_size) * s.algorithm.replicas_per_path;
+  const int stride = heldout_stride(s);
+  return stride > 0 ? std::max<int64_t>(batch + (batch + stride - 2) / (stride - 1), stride) : batch;
+}
+
+void assign_path_data(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<std::vector<int64_t>>& train_ids,
+                      const std::vector<std::vector<int64_t>>& val_ids) {
+  const int paths = state.structure.paths();
+  const int replicas = s.algorithm.replicas_per_path;
+  const int stride = heldout_stride(s);
+  state.shard_sizes.assign(static_cast<size_t>(paths), 0);
+  state.validation_ids.assign(static_cast<size_t>(paths), {});
+  state.heldout_ids.assign(static_cast<size_t>(paths), {});
+  // Evaluation: about data.eval_sequences validation sequences in all, each path's share in proportion.
+  size_t total_val = 0;
+  for (const auto& v : val_ids) total_val += v.size();
+  for (int p = 0; p < paths; ++p) {
+    const auto& all = train_ids[static_cast<size_t>(p)];
+    if (ctx.training && static_cast<int64_t>(all.size()) < min_path_sequences(s))
+      throw ScenarioError(fmt::format("{}: key 'dipaco.levels': routing gave path {} only {} training sequences, fewer than "
+                                      "{} (a batch per replica plus its held-out share); use fewer paths or more text",
+                                      s.file.string(), p, all.size(), min_path_sequences(s)));
+    std::vector<int64_t> train;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (stride > 0 && i % static_cast<size_t>(stride) == static_cast<size_t>(stride) - 1) state.heldout_ids[static_cast<size_t>(p)].push_back(all[i]);
+      else train.push_back(all[i]);
+    }
+    state.shard_sizes[static_cast<size_t>(p)] = static_cast<int64_t>(train.size());
+    const auto& v = val_ids[static_cast<size_t>(p)];
+    if (!v.empty()) {
+      const size_t n = std::clamp<size_t>(static_cast<size_t>(s.data.eval_sequences) * v.size() / std::max<size_t>(total_val, 1), 1, v.size());
+      for (size_t i = 0; i < n; ++i) state.validation_ids[static_cast<size_t>(p)].push_back(v[i * v.size() / n]);
+    }
+    const auto shards = ctx.training ? split_ids(train, replicas, engine::mix_seed(s.seed, static_cast<uint64_t>(p)))
+                                     : std::vector<engine::Shard>(static_cast<size_t>(replicas));
+    for (int r = 0; r < replicas; ++r) {
+      auto& task = state.tasks[static_cast<size_t>(p * replicas + r)];
+      task.shard = std::make_shared<const engine::Shard>(shards[static_cast<size_t>(r)]);
+      task.weight = ctx.training ? static_cast<double>(shards[static_cast<size_t>(r)].size()) : 1.0;
+    }
+  }
+}
+
+void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+  const std::string file = s.file.string();
+  state.structure = {s.dipaco.levels, s.dipaco.share_embeddings};
+  state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
+  const auto& st = state.structure;
+  const int paths = st.paths();
+  const int replicas = s.algorithm.replicas_per_path;
+
+  if (s.dipaco.discriminative_after > 0) {
+    if (paths < 2 || s.dipaco.routing == RoutingKind::Iid)
+      throw ScenarioError(fmt::format("{}: key 'dipaco.discriminative_after': discriminative routing needs several paths and "
+                                      "k-means or product-kmeans routing; set it to 0", file));
+    if (s.dipaco.discriminative_after >= s.algorithm.outer_steps)
+      throw ScenarioError(fmt::format("{}: key 'dipaco.discriminative_after': {} leaves no phase after the EM step (outer_steps is "
+                                      "{}); use a smaller phase", file, s.dipaco.discriminative_after, s.algorithm.outer_steps));
+  }
+  // Tasks (path, replica), dealt round-robin to the workers, which run theirs in turn each phase.
+  const int tasks = paths * replicas;
+  const int workers = s.dipaco.workers > 0 ? std::min(s.dipaco.workers, tasks) : tasks;
+  if (workers < tasks && s.dipaco.inner_state == InnerState::Path)
+    throw ScenarioError(fmt::format("{}: key 'dipaco.inner_state': 'path' keeps AdamW moments for each of the {} tasks, which "
+                                    "needs one worker per task; with dipaco.workers: {} use 'module' or 'reset'",
+                                    file, tasks, workers));
+  state.worker_tasks.assign(static_cast<size_t>(workers), {});
+  ctx.worker_hosts.clear();
+  for (int w = 0; w < workers; ++w) ctx.worker_hosts.push_back(hosts[static_cast<size_t>(w) % hosts.size()]);
+  for (int t = 0; t < tasks; ++t) {
+    state.tasks.push_back({t / replicas, t % workers, nullptr, 1.0});
+    state.worker_tasks[static_cast<size_t>(t % workers)].push_back(t);
+    state.task_hosts.push_back(ctx.worker_hosts[static_cast<size_t>(t % workers)]);
+  }
+  ctx.compute_seconds.assign(static_cast<size_t>(workers), 0.0);
+
+  std::vector<std::vector<int64_t>> train_ids(static_cast<size_t>(paths)), val_ids(static_cast<size_t>(paths));
+  if (ctx.training) {
+    auto routing = route_sequences(s, st, ctx.initial_params, ctx.train_data, ctx.validation_data, *ctx.pool);
+    state.store = std::make_unique<engine::ModuleStore>(*state.layout, routing.base_params, s.outer);
+    state.routers = std::move(routing.routers);
+    state.base_params = std::make_shared<const engine::ParamVector>(std::move(routing.base_params));
+    state.router_ids = std::move(routing.router_ids);
+    state.train_features = std::move(routing.train_features);
+    state.val_features = std::move(routing.val_features);
+    train_ids = std::move(routing.train_ids);
+    val_ids = std::move(routing.validation_ids);
+  }
+  assign_path_data(s, ctx, state, train_ids, val_ids);
+
+  const int modules = st.module_count();
+  state.tasks_through_module.assign(static_cast<size_t>(modules), {});
+  for (size_t t = 0; t < state.tasks.size(); ++t)
+    for (int m : st.modules_of(state.tasks[t].path)) state.tasks_through_module[static_cast<size_t>(m)].push_back(static_cast<int>(t));
+  for (int m = 0; m < modules; ++m)
+    state.module_bytes.push_back(ctx.cost.message_bytes * static_cast<double>(state.layout->module_params(m)) /
+                                 static_cast<double>(state.layout->path_params()));
+
+  const auto& pinned = s.dipaco.executor_hosts;
+  if (!pinned.empty() && pinned.size() != 1 && static_cast<int>(pinned.size()) != modules)
+    throw ScenarioError(fmt::format("{}: key 'dipaco.executors': {} hosts for {} modules (give one host, or one per module)",
+                                    file, pinned.size(), modules));
+  const auto graph = datacentre_graph();
+  for (int m = 0; m < modules; ++m) {
+    if (!pinned.empty()) {
+      const auto& name = pinned.size() == 1 ? pinned[0] : pinned[static_cast<size_t>(m)];
+      state.executor_hosts.push_back(host_by_name(name, fmt::format("dipaco.executors[{}]", m), file));
+      continue;
+    }
+    std::vector<s4u::Host*> users;
+    for (int t : state.tasks_through_module[static_cast<size_t>(m)]) users.push_back(state.task_hosts[static_cast<size_t>(t)]);
+    state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
+  }
+  // The base model's pre-training counts in simulated time and compute, on the first worker's host.
+  state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
+  ctx.compute_seconds[0] += state.start_time;
+}
+
+}  // namespace dipaco::sim
