@@ -102,17 +102,15 @@ std::vector<int> route_all(const LinearRouter& router, const std::vector<float>&
 }
 
 int balance_router_bias(LinearRouter& router, const std::vector<float>& features, int64_t min_rows, int max_rounds) {
+  // One class per round, the most starved (the lowest index on ties): raising several at once lets
+  // classes with similar logits take rows from each other and oscillate.
   for (int round = 0; round < max_rounds; ++round) {
     const auto routed = route_all(router, features);
     std::vector<int64_t> counts(static_cast<size_t>(router.classes), 0);
     for (int c : routed) ++counts[static_cast<size_t>(c)];
-    bool starved = false;
-    for (int c = 0; c < router.classes; ++c)
-      if (counts[static_cast<size_t>(c)] < min_rows) {
-        router.bias[static_cast<size_t>(c)] += 0.25f;
-        starved = true;
-      }
-    if (!starved) return round;
+    const auto starved = std::min_element(counts.begin(), counts.end());
+    if (*starved >= min_rows) return round;
+    router.bias[static_cast<size_t>(starved - counts.begin())] += 0.1f;
   }
   return max_rounds;
 }

@@ -27,6 +27,6 @@ std::vector<int> route_all(const LinearRouter& router, const std::vector<float>&
 
 // Raises the bias of any class that receives fewer than `min_rows` of `features` until it does (or
 // gives up after `max_rounds`), so that no path is left without data. Returns the rounds used.
-int balance_router_bias(LinearRouter& router, const std::vector<float>& features, int64_t min_rows, int max_rounds = 200);
+int balance_router_bias(LinearRouter& router, const std::vector<float>& features, int64_t min_rows, int max_rounds = 2000);
 
 }  // namespace dipaco::engine

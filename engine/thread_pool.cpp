@@ -28,7 +28,8 @@ void ThreadPool::loop() {
       job = std::move(jobs_.front());
       jobs_.pop();
     }
-    job();  // packaged_task stores any exception in its future
+    job();  // stores the result or the exception in the job's promise
+    job = nullptr;  // release its captures now, not when the next job arrives
   }
 }
 

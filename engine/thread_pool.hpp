@@ -9,6 +9,7 @@
 #include <mutex>
 #include <queue>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace dipaco::engine {
@@ -20,15 +21,30 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // Jobs start in submission order (FIFO).
+  // Jobs start in submission order (FIFO). The job's captures are released as soon as it has run:
+  // only its result stays with the future. (A packaged_task's future would keep the callable, and
+  // so everything it captured, alive as long as any copy of the future.)
   template <class F>
   auto submit(F&& f) -> std::shared_future<decltype(f())> {
     using R = decltype(f());
-    auto task = std::make_shared<std::packaged_task<R()>>(std::forward<F>(f));
-    std::shared_future<R> result = task->get_future().share();
+    auto promise = std::make_shared<std::promise<R>>();
+    std::shared_future<R> result = promise->get_future().share();
+    auto fn = std::make_shared<std::decay_t<F>>(std::forward<F>(f));
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      jobs_.emplace([task] { (*task)(); });
+      jobs_.emplace([promise, fn]() mutable {
+        try {
+          if constexpr (std::is_void_v<R>) {
+            (*fn)();
+            promise->set_value();
+          } else {
+            promise->set_value((*fn)());
+          }
+        } catch (...) {
+          promise->set_exception(std::current_exception());
+        }
+        fn.reset();
+      });
     }
     ready_.notify_one();
     return result;

@@ -24,7 +24,9 @@ struct ModuleMessage {
 
 struct TaskResultMessage {
   int task = 0;
-  std::shared_ptr<const engine::TrainResult> result;  // null without training
+  // The job's own result, shared rather than copied: copies of path-sized results between
+  // long-lived module snapshots fragment the heap, which then grows with every phase.
+  std::shared_future<engine::TrainResult> result;  // invalid without training
 };
 
 s4u::Mailbox* task_mailbox(int task) { return s4u::Mailbox::by_name("dipaco-task-" + std::to_string(task)); }
@@ -78,20 +80,17 @@ void DipacoWorker::run() {
       s4u::this_actor::execute(ctx_.cost.host_flops(tau));
       ctx_.compute_seconds[static_cast<size_t>(worker_)] += s4u::Engine::get_clock() - start;
 
-      std::shared_ptr<const engine::TrainResult> result;
       if (ctx_.training) {
-        auto r = std::make_shared<engine::TrainResult>(job.get());
-        if (s.dipaco.inner_state == InnerState::Path) adam[t] = std::move(r->opt_state);
-        else if (s.dipaco.inner_state == InnerState::Reset) r->opt_state = {};
-        state_.phases[phase].losses[task.path].push_back(r->mean_loss);
-        result = std::move(r);
+        const auto& r = job.get();
+        if (s.dipaco.inner_state == InnerState::Path) adam[t] = r.opt_state;
+        state_.phases[phase].losses[task.path].push_back(r.mean_loss);
       }
       // At most one task's upload in flight per worker, so results do not pile up in memory.
       s4u::Comm::wait_all(uploads);
       uploads.clear();
       for (int m : modules)
         uploads.push_back(send_async(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
-                                     new TaskResultMessage{t, result}, state_.module_bytes[static_cast<size_t>(m)]));
+                                     new TaskResultMessage{t, job}, state_.module_bytes[static_cast<size_t>(m)]));
     }
   }
   s4u::Comm::wait_all(uploads);
@@ -122,10 +121,11 @@ void DipacoExecutor::run() {
       auto msg = executor_mailbox(module_)->get_unique<TaskResultMessage>();
       if (!ctx_.training) continue;
       const double w = state_.tasks[static_cast<size_t>(msg->task)].weight;
-      average.add(state_.layout->extract(msg->result->params, segment), w);
+      const auto& result = msg->result.get();
+      average.add(state_.layout->extract(result.params, segment), w);
       if (inner_moments) {
-        avg_m.add(state_.layout->extract(msg->result->opt_state.exp_avg, segment), w);
-        avg_v.add(state_.layout->extract(msg->result->opt_state.exp_avg_sq, segment), w);
+        avg_m.add(state_.layout->extract(result.opt_state.exp_avg, segment), w);
+        avg_v.add(state_.layout->extract(result.opt_state.exp_avg_sq, segment), w);
       }
     }
     s4u::Comm::wait_all(sends);
@@ -134,6 +134,10 @@ void DipacoExecutor::run() {
       if (inner_moments) state_.store->set_inner_moments(module_, avg_m.mean(), avg_v.mean());
     }
     finish_phase(phase);
+    // Modules close their phases independently (a module's next phase may start while another's
+    // results are still in flight), except around the EM step: every executor waits for it before
+    // sending its next version, so no task of the next phase trains on the old shards.
+    if (phase == s.dipaco.discriminative_after) state_.em_barrier->wait();
   }
 }
 
@@ -147,8 +151,8 @@ void DipacoExecutor::finish_phase(int phase) {
     const auto& a = ctx_.scenario.algorithm;
     if (phase % a.eval_every == 0 || phase == a.outer_steps || phase == ctx_.scenario.dipaco.discriminative_after)
       record_dipaco_phase(ctx_, state_, phase);
-    // The EM step runs on the host of the executor that closed the phase, before any task of the
-    // next phase can start (they still wait for this executor's module).
+    // The EM step runs on the host of the executor that closed the phase, the last to reach the
+    // barrier that holds the others back.
     if (phase == ctx_.scenario.dipaco.discriminative_after && ctx_.training) discriminative_reshard(ctx_, state_, phase);
     state_.phases.erase(phase);
   }

@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include <simgrid/s4u/Barrier.hpp>
+
 #include "engine/kmeans.hpp"
 #include "engine/linear_router.hpp"
 #include "engine/paths.hpp"
@@ -54,6 +56,7 @@ struct DipacoState {
     double moved_fraction = 0.0;  // training sequences whose path changed
   };
   std::optional<Discriminative> discriminative;
+  simgrid::s4u::BarrierPtr em_barrier;  // one party per executor
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {

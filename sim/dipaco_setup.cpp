@@ -1,6 +1,7 @@
 #include "sim/dipaco_setup.hpp"
 
 #include <fmt/format.h>
+#include <simgrid/s4u/Barrier.hpp>
 #include <simgrid/s4u/Host.hpp>
 
 #include <algorithm>
@@ -145,6 +146,7 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     for (int t : state.tasks_through_module[static_cast<size_t>(m)]) users.push_back(state.task_hosts[static_cast<size_t>(t)]);
     state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
   }
+  if (s.dipaco.discriminative_after > 0) state.em_barrier = s4u::Barrier::create(static_cast<unsigned>(modules));
   // The base model's pre-training counts in simulated time and compute, on the first worker's host.
   state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
   ctx.compute_seconds[0] += state.start_time;

@@ -53,6 +53,28 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
       if (loss[i] < scores[static_cast<size_t>(labels[i])].get()[i]) labels[i] = p;
   }
 
+  // A path that no router sequence prefers would leave its class nothing to learn: it takes the few
+  // sequences it loses by the least margin, from paths that can spare them.
+  std::vector<size_t> label_count(static_cast<size_t>(paths), 0);
+  for (int l : labels) ++label_count[static_cast<size_t>(l)];
+  const size_t quota = std::max<size_t>(4, ids.size() / (8 * static_cast<size_t>(paths)));
+  for (int p = 0; p < paths; ++p) {
+    if (label_count[static_cast<size_t>(p)] >= quota) continue;
+    const auto& mine = scores[static_cast<size_t>(p)].get();
+    std::vector<std::pair<float, size_t>> gaps;
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (labels[i] != p) gaps.emplace_back(mine[i] - scores[static_cast<size_t>(labels[i])].get()[i], i);
+    std::sort(gaps.begin(), gaps.end());
+    for (const auto& [gap, i] : gaps) {
+      if (label_count[static_cast<size_t>(p)] >= quota) break;
+      auto& from = label_count[static_cast<size_t>(labels[i])];
+      if (from <= quota) continue;
+      --from;
+      labels[i] = p;
+      ++label_count[static_cast<size_t>(p)];
+    }
+  }
+
   // 3. Fit the linear router on the router split's features; bias it so that no path starves.
   const int dim = s.model.d_model;
   std::vector<float> features;
@@ -80,8 +102,6 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
     moved += old_path[i] >= 0 && old_path[i] != train_path[i];
   }
   for (size_t i = 0; i < val_path.size(); ++i) val_ids[static_cast<size_t>(val_path[i])].push_back(static_cast<int64_t>(i));
-  std::vector<int> label_counts(static_cast<size_t>(paths), 0);
-  for (int l : labels) ++label_counts[static_cast<size_t>(l)];
   assign_path_data(s, ctx, state, train_ids, val_ids);
   state.linear_router = std::move(router);
   state.checkpoints.clear();  // held-out sets changed: earlier losses are not comparable
@@ -89,7 +109,7 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
   XBT_INFO("discriminative routing after phase %d: router accuracy %.3f on %zu sequences, %d bias rounds, %.1f%% of training "
            "sequences moved; best-path labels per path: %s",
            phase, accuracy, ids.size(), rounds, 100.0 * state.discriminative->moved_fraction,
-           fmt::format("{}", fmt::join(label_counts, " ")).c_str());
+           fmt::format("{}", fmt::join(label_count, " ")).c_str());
 }
 
 }  // namespace dipaco::sim

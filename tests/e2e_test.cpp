@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -269,4 +270,72 @@ TEST(EndToEnd, InspectPrintsStructurePlacementAndWritesGraphs) {
   EXPECT_NE(slurp(dir / "modules_paths.dot").find("path 3"), std::string::npos);
   EXPECT_NE(slurp(dir / "datacentres.dot").find("dc-a"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "metrics.csv"));
+}
+
+TEST(EndToEnd, DipacoWorkerPoolRunsTasksInTurnWithPerModuleInnerState) {
+  const auto dir = out_dir("dipaco-pool");
+  const auto r = run("run " + kTinyDipaco + " --set dipaco.workers=2 --set dipaco.inner_state=module --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("4 tasks on 2 workers"), std::string::npos) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_EQ(json_number(summary, "workers"), 2);
+  EXPECT_LT(json_number(summary, "final_val_perplexity"), json_number(summary, "initial_val_perplexity"));
+  // Per-task AdamW state needs one worker per task: a clear input error, not a silent memory blow-up.
+  const auto bad = run("run " + kTinyDipaco + " --set dipaco.workers=2 --out " + out_dir("dipaco-pool-bad").string());
+  EXPECT_EQ(bad.rc, 2) << bad.output;
+  EXPECT_NE(bad.output.find("dipaco.inner_state"), std::string::npos) << bad.output;
+}
+
+TEST(EndToEnd, DipacoDiscriminativeRoutingReshardsAndEarlyStoppingKeepsBestCheckpoints) {
+  const auto dir = out_dir("dipaco-em");
+  const auto r = run("run " + kTinyDipaco + " --set dipaco.discriminative_after=1 --set dipaco.router_split_sequences=200" +
+                     " --set dipaco.early_stopping_fraction=0.1 --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("discriminative routing after phase 1"), std::string::npos) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_GT(json_number(summary, "router_accuracy"), 0.25);  // better than chance over 4 paths
+  EXPECT_GT(json_number(summary, "moved_fraction"), 0.0);
+  EXPECT_GT(json_number(summary, "val_perplexity_early_stopped"), 0.0);
+  // Checkpoints before the re-sharding are not comparable: the best phases are 2 or 3.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(summary, m, std::regex("\"early_stopping_best_phase\": \\[([0-9, ]+)\\]"))) << summary;
+  for (char c : std::string(m[1])) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      EXPECT_TRUE(c == '2' || c == '3') << m[1];
+    }
+  }
+  // Re-sharding changes the per-path shard sizes between phase 1 and phase 2 rows.
+  const auto csv = slurp(dir / "metrics.csv");
+  auto shard_of = [&](const std::string& phase, const std::string& path) {
+    std::smatch row;
+    std::regex_search(csv, row, std::regex("\n[0-9.]+," + phase + "," + path + ",([0-9]+),"));
+    return row.size() > 1 ? std::stoll(row[1]) : -1;
+  };
+  EXPECT_NE(shard_of("1", "0"), shard_of("2", "0")) << csv;
+  // Bad settings are input errors.
+  const auto bad = run("run " + kTinyDipaco + " --set dipaco.discriminative_after=3 --out " + out_dir("dipaco-em-bad").string());
+  EXPECT_EQ(bad.rc, 2) << bad.output;
+  EXPECT_NE(bad.output.find("dipaco.discriminative_after"), std::string::npos) << bad.output;
+}
+
+TEST(EndToEnd, DipacoPeakMemoryGrowsWithModulesAndWorkersNotWithPaths) {
+  // 16x16 = 256 paths on a pool of 4 workers against one dense path of the same size. The extra
+  // memory must fit a budget of a few copies of the extra module parameters (store, momentum,
+  // AdamW moments, snapshots, double running sums) plus a few paths per worker, which is far
+  // below what 256 materialised paths with their AdamW state would take.
+  const std::string flags = " --set algorithm.outer_steps=1 --set data.eval_sequences=16 --threads 2";
+  const auto dense = out_dir("memory-dense"), mixture = out_dir("memory-16x16");
+  const std::string scenario = kSource + "/tests/scenarios/memory-16x16.yaml";
+  ASSERT_EQ(run("run " + scenario + flags + " --set 'dipaco.levels=[{blocks: 2, modules: 1}]' --out " + dense.string()).rc, 0);
+  const auto r = run("run " + scenario + flags + " --out " + mixture.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto d = slurp(dense / "summary.json"), x = slurp(mixture / "summary.json");
+  ASSERT_EQ(json_number(x, "paths"), 256);
+  const double mb = 1024.0 * 1024.0;
+  const double path_mb = json_number(x, "params_per_path") * 4 / mb;
+  const double extra_modules_mb = (json_number(x, "total_params") - json_number(d, "total_params")) * 4 / mb;
+  const double budget = 12 * extra_modules_mb + 8 * 4 * path_mb + 64;
+  const double grew = json_number(x, "peak_rss_mb") - json_number(d, "peak_rss_mb");
+  EXPECT_LT(grew, budget) << "extra modules " << extra_modules_mb << " MB, path " << path_mb << " MB";
+  EXPECT_LT(budget, 256 * 3 * path_mb) << "the budget must be able to catch per-path copies";
 }

@@ -87,3 +87,35 @@ TEST(ModuleStore, PerModuleAveragingIsWeightedOverItsPathsAndRescalable) {
 TEST(PathLayout, RejectsLevelsThatDoNotCoverTheBlocks) {
   EXPECT_THROW(PathLayout(kModel, PathStructure{{{1, 2, false}}, true}), std::invalid_argument);
 }
+
+TEST(PathRecipe, ComposesTheSameVectorAsTheStore) {
+  const PathLayout layout(kModel, two_by_two());
+  ModuleStore store(layout, init_params(kModel, 5), {});
+  std::vector<std::shared_ptr<const ParamVector>> modules;
+  for (int m = 0; m < layout.structure().module_count(); ++m) modules.push_back(std::make_shared<const ParamVector>(store.module(m)));
+  for (int p = 0; p < 4; ++p) {
+    PathRecipe r{&layout, {}};
+    for (int s = 0; s < layout.structure().segments(); ++s) r.segments.push_back(modules[static_cast<size_t>(layout.structure().module_of(p, s))]);
+    EXPECT_EQ(r.compose(), store.compose(p));
+  }
+  EXPECT_THROW((PathRecipe{&layout, {modules[0]}}.compose()), std::invalid_argument);
+}
+
+TEST(ModuleStore, InnerMomentsArePerModuleAndComposeLikeParameters) {
+  const PathLayout layout(kModel, two_by_two());
+  ModuleStore store(layout, init_params(kModel, 5), {});
+  ParamVector m, v;
+  store.compose_inner_moments(0, m, v);
+  EXPECT_TRUE(m.empty() && v.empty()) << "no moments before the first phase";
+  for (int mod = 0; mod < layout.structure().module_count(); ++mod) {
+    const auto n = store.module(mod).size();
+    store.set_inner_moments(mod, ParamVector(n, static_cast<float>(mod)), ParamVector(n, static_cast<float>(10 * mod)));
+  }
+  // Path 3 = shared (0), L0.M1 (2), L1.M1 (4): its moments are those modules' values in its layout.
+  store.compose_inner_moments(3, m, v);
+  ASSERT_EQ(static_cast<int64_t>(m.size()), layout.path_params());
+  EXPECT_EQ(layout.extract(m, 0), ParamVector(static_cast<size_t>(layout.segment_params(0)), 0.0f));
+  EXPECT_EQ(layout.extract(m, 1), ParamVector(static_cast<size_t>(layout.segment_params(1)), 2.0f));
+  EXPECT_EQ(layout.extract(v, 2), ParamVector(static_cast<size_t>(layout.segment_params(2)), 40.0f));
+  EXPECT_THROW(store.set_inner_moments(0, {1.0f}, {1.0f}), std::invalid_argument);
+}

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/kmeans.hpp"
+#include "engine/linear_router.hpp"
 #include "engine/trainer.hpp"
 
 using namespace dipaco::engine;
@@ -63,4 +64,41 @@ TEST(Routing, KMeansOnBaseModelFeaturesRecoversTheSyntheticDomains) {
   const auto clusters = assign_all(fit_kmeans(features, 48, 5, 4), features);
   const double purity = cluster_purity(clusters, labels);
   EXPECT_GE(purity, 0.9) << "purity " << purity;
+}
+
+TEST(LinearRouter, LearnsSeparableLabelsDeterministically) {
+  // Three classes along two directions, with an offset the bias has to absorb.
+  std::vector<float> f;
+  std::vector<int> labels;
+  for (int i = 0; i < 300; ++i) {
+    const int c = i % 3;
+    f.push_back(100.0f + 3.0f * static_cast<float>(c) + 0.2f * static_cast<float>(i % 7 - 3));
+    f.push_back(-2.0f * static_cast<float>(c == 1) + 0.2f * static_cast<float>(i % 5 - 2));
+    labels.push_back(c);
+  }
+  double accuracy = 0.0;
+  const auto r = fit_linear_router(f, 2, labels, 3, 300, 0.5, 1e-4, &accuracy);
+  EXPECT_GE(accuracy, 0.99);
+  EXPECT_EQ(route_all(r, f), route_all(fit_linear_router(f, 2, labels, 3), f));
+  EXPECT_THROW(fit_linear_router(f, 2, {0, 1}, 3), std::invalid_argument);
+}
+
+TEST(LinearRouter, BiasBalancingLeavesNoPathWithoutData) {
+  // Class 2 has 3 labelled rows at the edge and class 3 only one: the fitted router starves them.
+  std::vector<float> f;
+  std::vector<int> labels;
+  for (int i = 0; i < 200; ++i) {
+    f.push_back(static_cast<float>(i) / 200.0f);
+    labels.push_back(i < 100 ? 0 : i < 196 ? 1 : i < 199 ? 2 : 3);
+  }
+  auto r = fit_linear_router(f, 1, labels, 4);
+  auto counts = [&] {
+    std::vector<int> c(4, 0);
+    for (int p : route_all(r, f)) ++c[static_cast<size_t>(p)];
+    return c;
+  };
+  const auto before = counts();
+  EXPECT_LT(*std::min_element(before.begin(), before.end()), 10);
+  EXPECT_LT(balance_router_bias(r, f, 10), 2000);
+  for (int c : counts()) EXPECT_GE(c, 10);
 }
