@@ -1,38 +1,23 @@
 #include "sim/dipaco_actors.hpp"
 
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Mailbox.hpp>
 
+#include <cmath>
+#include <set>
 #include <string>
 
 #include "sim/actor_guard.hpp"
+#include "sim/dipaco_messages.hpp"
 #include "sim/discriminative.hpp"
 #include "sim/routing.hpp"
 #include "sim/transfer.hpp"
 
 namespace dipaco::sim {
 namespace s4u = simgrid::s4u;
-
-namespace {
-
-struct ModuleMessage {
-  int module = 0;
-  std::shared_ptr<const engine::ParamVector> params;  // null without training
-};
-
-struct TaskResultMessage {
-  int task = 0;
-  // The job's own result, shared rather than copied: copies of path-sized results between
-  // long-lived module snapshots fragment the heap, which then grows with every phase.
-  std::shared_future<engine::TrainResult> result;  // invalid without training
-};
-
-s4u::Mailbox* task_mailbox(int task) { return s4u::Mailbox::by_name("dipaco-task-" + std::to_string(task)); }
-s4u::Mailbox* executor_mailbox(int module) { return s4u::Mailbox::by_name("dipaco-executor-" + std::to_string(module)); }
-
-}  // namespace
 
 std::vector<int> DipacoState::route(const std::vector<float>& features) const {
   return linear_router ? engine::route_all(*linear_router, features) : route_rows(routers, features);
@@ -44,101 +29,84 @@ engine::PathRecipe DipacoState::recipe(int path, const std::vector<std::shared_p
   return r;
 }
 
-void DipacoWorker::operator()() { guarded(ctx_, "worker " + std::to_string(worker_), [this] { run(); }); }
-
-void DipacoWorker::run() {
-  const auto& s = ctx_.scenario;
-  const auto& st = state_.structure;
-  const int tau = s.algorithm.tau;
-  std::map<int, engine::AdamState> adam;  // inner_state path: each task's moments, across phases
-  std::vector<s4u::CommPtr> uploads;      // the previous task's, overlapping this task's download and compute
-  s4u::this_actor::sleep_until(state_.start_time);
-  for (int phase = 1; phase <= s.algorithm.outer_steps; ++phase) {
-    for (int t : state_.worker_tasks[static_cast<size_t>(worker_)]) {
-      const auto& task = state_.tasks[static_cast<size_t>(t)];
-      const auto modules = st.modules_of(task.path);
-      // Download this path's modules, from whichever executors hold them.
-      std::vector<std::shared_ptr<const engine::ParamVector>> segments(static_cast<size_t>(st.segments()));
-      for (size_t i = 0; i < modules.size(); ++i) {
-        auto msg = task_mailbox(t)->get_unique<ModuleMessage>();
-        segments[static_cast<size_t>(st.segment_of_module(msg->module))] = msg->params;
-      }
-      std::shared_future<engine::TrainResult> job;
-      if (ctx_.training) {
-        engine::AdamState opt;
-        if (s.dipaco.inner_state == InnerState::Path) {
-          opt = std::move(adam[t]);
-        } else if (s.dipaco.inner_state == InnerState::Module) {
-          state_.store->compose_inner_moments(task.path, opt.exp_avg, opt.exp_avg_sq);
-          opt.steps = opt.exp_avg.empty() ? 0 : static_cast<int64_t>(phase - 1) * tau;
-        }
-        auto params = std::make_shared<const engine::ParamVector>(engine::PathRecipe{state_.layout.get(), std::move(segments)}.compose());
-        job = ctx_.submit_training(std::move(params), std::move(opt), {task.shard}, static_cast<int64_t>(phase - 1) * tau, tau,
-                                   engine::mix_seed(s.seed, 5000 + static_cast<uint64_t>(t)));
-      }
-      const double start = s4u::Engine::get_clock();
-      s4u::this_actor::execute(ctx_.cost.host_flops(tau));
-      ctx_.compute_seconds[static_cast<size_t>(worker_)] += s4u::Engine::get_clock() - start;
-
-      if (ctx_.training) {
-        const auto& r = job.get();
-        if (s.dipaco.inner_state == InnerState::Path) adam[t] = r.opt_state;
-        state_.phases[phase].losses[task.path].push_back(r.mean_loss);
-      }
-      // At most one task's upload in flight per worker, so results do not pile up in memory.
-      s4u::Comm::wait_all(uploads);
-      uploads.clear();
-      for (int m : modules)
-        uploads.push_back(send_async(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
-                                     new TaskResultMessage{t, job}, state_.module_bytes[static_cast<size_t>(m)]));
-    }
-  }
-  s4u::Comm::wait_all(uploads);
+void DipacoState::log(reports::LedgerEvent e, int phase, int module, int task, int attempt, int worker, int included, int expected) {
+  ledger.push_back({s4u::Engine::get_clock(), e, phase, module, task, attempt, worker, included, expected});
 }
 
 void DipacoExecutor::operator()() { guarded(ctx_, "executor " + std::to_string(module_), [this] { run(); }); }
 
 void DipacoExecutor::run() {
+  using reports::LedgerEvent;
   const auto& s = ctx_.scenario;
   const auto& through = state_.tasks_through_module[static_cast<size_t>(module_)];
   const int segment = state_.structure.segment_of_module(module_);
   const bool inner_moments = s.dipaco.inner_state == InnerState::Module;
+  const size_t expected = through.size();
+  const size_t needed = s.dipaco.phase_policy == PhasePolicy::Quorum
+                            ? std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)))
+                            : expected;
   s4u::this_actor::sleep_until(state_.start_time);
   if (module_ == 0) record_dipaco_phase(ctx_, state_, 0);  // the base model, routed
+  // One receive stays posted across phases: a deadline must not cancel a result in flight (it
+  // arrives late instead).
+  ContributionMessage* incoming = nullptr;
+  auto pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
   for (int phase = 1; phase <= s.algorithm.outer_steps; ++phase) {
-    std::shared_ptr<const engine::ParamVector> current;
-    if (ctx_.training) current = std::make_shared<const engine::ParamVector>(state_.store->module(module_));
-    // Posted, not awaited: a worker takes this download only when it reaches the task.
-    std::vector<s4u::CommPtr> sends;
-    for (int t : through)
-      sends.push_back(send_async(ctx_, task_mailbox(t), state_.task_hosts[static_cast<size_t>(t)], new ModuleMessage{module_, current},
-                                 state_.module_bytes[static_cast<size_t>(module_)]));
-
-    // Online averaging: a running weighted sum per module, updated as each task's version arrives
-    // (arrival order is the simulation's, so it is the same on every run).
+    const double deadline = s.dipaco.phase_policy == PhasePolicy::Deadline ? s4u::Engine::get_clock() + s.dipaco.deadline_s : -1.0;
+    // Online averaging: a running weighted sum, updated as each task's version arrives (arrival
+    // order is the simulation's, so it is the same on every run).
     engine::RunningAverage average, avg_m, avg_v;
-    for (size_t i = 0; i < through.size(); ++i) {
-      auto msg = executor_mailbox(module_)->get_unique<TaskResultMessage>();
-      if (!ctx_.training) continue;
-      const double w = state_.tasks[static_cast<size_t>(msg->task)].weight;
-      const auto& result = msg->result.get();
-      average.add(state_.layout->extract(result.params, segment), w);
-      if (inner_moments) {
-        avg_m.add(state_.layout->extract(result.opt_state.exp_avg, segment), w);
-        avg_v.add(state_.layout->extract(result.opt_state.exp_avg_sq, segment), w);
+    std::set<int> heard;  // tasks accepted or dropped this phase
+    int accepted = 0;
+    while (heard.size() < needed) {
+      const double timeout = deadline < 0 ? -1.0 : deadline - s4u::Engine::get_clock();
+      if (deadline >= 0 && timeout <= 0) break;
+      ssize_t got = -1;
+      try {
+        got = s4u::Comm::wait_any_for({pending}, timeout);
+      } catch (const simgrid::NetworkFailureException&) {  // the worker's host died mid-upload
+        pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
+        continue;
       }
+      if (got < 0) break;  // the deadline
+      std::unique_ptr<ContributionMessage> msg(incoming);
+      pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
+      const auto key = std::make_tuple(msg->task, msg->phase, msg->attempt);
+      const auto result = state_.results.find(key);
+      LedgerEvent event = LedgerEvent::Accepted;
+      if (msg->phase < phase) event = LedgerEvent::Late;
+      else if (heard.count(msg->task)) event = LedgerEvent::Duplicate;
+      else if (msg->dropped) event = LedgerEvent::Dropped;
+      state_.log(event, msg->phase, module_, msg->task, msg->attempt, msg->worker);
+      if (event == LedgerEvent::Late) ++state_.late_results;
+      if (event == LedgerEvent::Dropped) ++state_.dropped_gradients;
+      if (event == LedgerEvent::Accepted || event == LedgerEvent::Dropped) heard.insert(msg->task);
+      if (event == LedgerEvent::Accepted) {
+        ++accepted;
+        if (ctx_.training) {
+          const double w = state_.tasks[static_cast<size_t>(msg->task)].weight;
+          const auto& r = result->second.job.get();
+          average.add(state_.layout->extract(r.params, segment), w);
+          if (inner_moments) {
+            avg_m.add(state_.layout->extract(r.opt_state.exp_avg, segment), w);
+            avg_v.add(state_.layout->extract(r.opt_state.exp_avg_sq, segment), w);
+          }
+        }
+      }
+      if (result != state_.results.end() && --result->second.unread == 0) state_.results.erase(result);
     }
-    s4u::Comm::wait_all(sends);
-    if (ctx_.training) {
+    // No contribution (all dropped, or none by the deadline): the module keeps its parameters and momentum.
+    if (ctx_.training && accepted > 0) {
       state_.store->outer_step(module_, average, s.dipaco.rescale_outer_gradient);
       if (inner_moments) state_.store->set_inner_moments(module_, avg_m.mean(), avg_v.mean());
     }
+    state_.log(LedgerEvent::Update, phase, module_, -1, 0, -1, accepted, static_cast<int>(expected));
     finish_phase(phase);
-    // Modules close their phases independently (a module's next phase may start while another's
-    // results are still in flight), except around the EM step: every executor waits for it before
-    // sending its next version, so no task of the next phase trains on the old shards.
-    if (phase == s.dipaco.discriminative_after) state_.em_barrier->wait();
+    send_detached(ctx_, scheduler_mailbox(), state_.scheduler_host,
+                  new SchedulerMessage{SchedulerMessage::Closed, -1, 0, false, -1, phase, 0, module_}, kControlBytes,
+                  [](void* p) { delete static_cast<SchedulerMessage*>(p); });
   }
+  pending->cancel();
 }
 
 void DipacoExecutor::finish_phase(int phase) {
@@ -146,13 +114,17 @@ void DipacoExecutor::finish_phase(int phase) {
   const int modules = state_.structure.module_count();
   if (p.modules.empty()) p.modules.resize(static_cast<size_t>(modules));
   if (ctx_.training) p.modules[static_cast<size_t>(module_)] = std::make_shared<const engine::ParamVector>(state_.store->module(module_));
+  // The next phase trains from this version.
+  auto& next = state_.versions[phase + 1];
+  if (next.empty()) next.resize(static_cast<size_t>(modules));
+  next[static_cast<size_t>(module_)] = p.modules[static_cast<size_t>(module_)];
   if (++p.done == modules) {
     ++ctx_.synchronisations;
     const auto& a = ctx_.scenario.algorithm;
     if (phase % a.eval_every == 0 || phase == a.outer_steps || phase == ctx_.scenario.dipaco.discriminative_after)
       record_dipaco_phase(ctx_, state_, phase);
-    // The EM step runs on the host of the executor that closed the phase, the last to reach the
-    // barrier that holds the others back.
+    // The EM step runs on the host of the executor that closed the phase, before it tells the
+    // scheduler: no task of the next phase starts on the old shards.
     if (phase == ctx_.scenario.dipaco.discriminative_after && ctx_.training) discriminative_reshard(ctx_, state_, phase);
     state_.phases.erase(phase);
   }
@@ -175,14 +147,15 @@ void record_dipaco_phase(RunContext& ctx, DipacoState& state, int phase) {
     for (int p = 0; p < paths; ++p) recipes[static_cast<size_t>(p)] = state.recipe(p, modules);
   }
   if (it != state.phases.end()) {
-    for (int p = 0; p < paths; ++p) {
-      const auto l = it->second.losses.find(p);
-      if (l != it->second.losses.end() && !l->second.empty()) {
-        double sum = 0.0;
-        for (double x : l->second) sum += x;
-        losses[static_cast<size_t>(p)] = sum / static_cast<double>(l->second.size());
-      }
+    std::vector<double> sum(static_cast<size_t>(paths), 0.0);
+    std::vector<int> count(static_cast<size_t>(paths), 0);
+    for (const auto& [task, loss] : it->second.task_loss) {
+      const auto p = static_cast<size_t>(state.tasks[static_cast<size_t>(task)].path);
+      sum[p] += loss;
+      ++count[p];
     }
+    for (size_t p = 0; p < sum.size(); ++p)
+      if (count[p] > 0) losses[p] = sum[p] / count[p];
   }
   ctx.record_routed(phase, recipes, state.validation_ids, losses, state.shard_sizes);
   if (!ctx.training) return;

@@ -1,21 +1,23 @@
-// DiPaCo over the simulated platform: a pool of worker actors runs the (path, replica) tasks, and one
-// outer executor per module. Each phase, every executor sends its module to the tasks whose path
-// contains it; a worker takes its tasks in turn, composes the task's path, runs τ inner steps
-// (simulated compute, real training on the pool) and sends each module's new version back to that
-// module's executor, which averages them online (weighted by shard size, optionally rescaled by
-// √paths) and takes the module's own Nesterov step.
+// DiPaCo over the simulated platform. A task scheduler queues the (path, replica) tasks of each
+// phase; a pool of worker actors pulls them, downloads the task's modules from their executors,
+// runs τ inner steps (simulated compute, real training on the pool) and uploads each module's new
+// version to that module's executor. Executors average online (weighted by shard size, optionally
+// rescaled by √paths), close their phase under the scenario's policy (wait_all, quorum, deadline)
+// and take the module's own Nesterov step. Preempted workers lose their task, which is re-queued;
+// the ledger (events.csv) records every attempt and contribution.
 #pragma once
 
 #include <map>
+#include <tuple>
 #include <memory>
 #include <optional>
 #include <vector>
 
-#include <simgrid/s4u/Barrier.hpp>
-
 #include "engine/kmeans.hpp"
 #include "engine/linear_router.hpp"
 #include "engine/paths.hpp"
+#include "reports/ledger.hpp"
+#include "sim/failures.hpp"
 #include "sim/run_context.hpp"
 
 namespace dipaco::sim {
@@ -32,8 +34,8 @@ struct DipacoState {
     double weight = 1.0;                         // shard size
   };
   std::vector<Task> tasks;
-  std::vector<std::vector<int>> worker_tasks;        // per worker, in the order it runs them
-  std::vector<simgrid::s4u::Host*> task_hosts;       // the host of each task's worker
+  int workers = 0;
+  std::vector<simgrid::s4u::Host*> task_hosts;       // the host of each task's home worker (which takes it first)
   std::vector<std::vector<int>> tasks_through_module;
   std::vector<simgrid::s4u::Host*> executor_hosts;   // per module
   std::vector<double> module_bytes;                  // simulated size of each module's message
@@ -56,13 +58,39 @@ struct DipacoState {
     double moved_fraction = 0.0;  // training sequences whose path changed
   };
   std::optional<Discriminative> discriminative;
-  simgrid::s4u::BarrierPtr em_barrier;  // one party per executor
+
+  // The task queue and its failures.
+  simgrid::s4u::Host* scheduler_host = nullptr;
+  FailurePlan failure_plan;
+  std::map<int, std::vector<std::shared_ptr<const engine::ParamVector>>> versions;  // phase -> modules it trains from
+  struct Result {
+    std::shared_future<engine::TrainResult> job;  // invalid without training
+    int unread = 0;  // executors yet to hear of it; freed at zero or when its phase closes
+  };
+  std::map<std::tuple<int, int, int>, Result> results;  // (task, phase, attempt)
+  std::map<std::pair<int, int>, engine::AdamState> task_moments;  // inner_state path: (task, phase) -> moments after it
+  std::map<std::pair<int, int>, std::shared_future<engine::TrainResult>> own_params;  // (task, phase) whose gradient dropped
+  struct Running {
+    int task = -1, phase = 0, attempt = 0;
+    double compute_start = -1.0, compute_end = -1.0;
+  };
+  std::vector<Running> running;            // per worker
+  std::vector<int> incarnation;            // per worker, bumped at each (re)start
+  struct Death {
+    int worker = 0, incarnation = 0;
+  };
+  std::vector<Death> deaths;               // pushed by dying workers, drained by the scheduler
+  bool finished = false;                   // the last phase closed: workers' deaths no longer count
+  double lost_compute_s = 0.0, lost_flops = 0.0;
+  int64_t reexecutions = 0, dropped_gradients = 0, late_results = 0, skipped_tasks = 0;
+  std::vector<reports::LedgerRow> ledger;
+  void log(reports::LedgerEvent e, int phase, int module, int task, int attempt, int worker, int included = 0, int expected = 0);
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {
     std::vector<std::shared_ptr<const engine::ParamVector>> modules;  // per module, once its step is done
     int done = 0;
-    std::map<int, std::vector<double>> losses;  // path -> losses of its replicas
+    std::map<int, double> task_loss;  // task -> mean training loss of its first finished attempt
   };
   std::map<int, Phase> phases;
 
@@ -101,18 +129,6 @@ struct EarlyStopResult {
   std::vector<int> best_phase;  // per path
 };
 std::optional<EarlyStopResult> early_stopped_loss(const DipacoState& state, RunContext& ctx);
-
-class DipacoWorker {
- public:
-  DipacoWorker(RunContext& ctx, DipacoState& state, int worker) : ctx_(ctx), state_(state), worker_(worker) {}
-  void operator()();
-
- private:
-  void run();
-  RunContext& ctx_;
-  DipacoState& state_;
-  int worker_;
-};
 
 class DipacoExecutor {
  public:

@@ -92,19 +92,21 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
       throw ScenarioError(fmt::format("{}: key 'dipaco.discriminative_after': {} leaves no phase after the EM step (outer_steps is "
                                       "{}); use a smaller phase", file, s.dipaco.discriminative_after, s.algorithm.outer_steps));
   }
-  // Tasks (path, replica), dealt round-robin to the workers, which run theirs in turn each phase.
+  // Tasks (path, replica), each with a home worker (round-robin) that takes it first each phase;
+  // a worker with no home task left takes any queued task. More workers than tasks stand by.
   const int tasks = paths * replicas;
-  const int workers = s.dipaco.workers > 0 ? std::min(s.dipaco.workers, tasks) : tasks;
+  const int workers = s.dipaco.workers > 0 ? s.dipaco.workers : tasks;
   if (workers < tasks && s.dipaco.inner_state == InnerState::Path)
     throw ScenarioError(fmt::format("{}: key 'dipaco.inner_state': 'path' keeps AdamW moments for each of the {} tasks, which "
                                     "needs one worker per task; with dipaco.workers: {} use 'module' or 'reset'",
                                     file, tasks, workers));
-  state.worker_tasks.assign(static_cast<size_t>(workers), {});
+  state.workers = workers;
+  state.running.assign(static_cast<size_t>(workers), {});
+  state.incarnation.assign(static_cast<size_t>(workers), 0);
   ctx.worker_hosts.clear();
   for (int w = 0; w < workers; ++w) ctx.worker_hosts.push_back(hosts[static_cast<size_t>(w) % hosts.size()]);
   for (int t = 0; t < tasks; ++t) {
     state.tasks.push_back({t / replicas, t % workers, nullptr, 1.0});
-    state.worker_tasks[static_cast<size_t>(t % workers)].push_back(t);
     state.task_hosts.push_back(ctx.worker_hosts[static_cast<size_t>(t % workers)]);
   }
   ctx.compute_seconds.assign(static_cast<size_t>(workers), 0.0);
@@ -146,7 +148,7 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     for (int t : state.tasks_through_module[static_cast<size_t>(m)]) users.push_back(state.task_hosts[static_cast<size_t>(t)]);
     state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
   }
-  if (s.dipaco.discriminative_after > 0) state.em_barrier = s4u::Barrier::create(static_cast<unsigned>(modules));
+  state.scheduler_host = ctx.outer_host;
   // The base model's pre-training counts in simulated time and compute, on the first worker's host.
   state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
   ctx.compute_seconds[0] += state.start_time;

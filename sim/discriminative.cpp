@@ -45,13 +45,26 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
                                static_cast<double>(ctx.cost.tokens_per_step) / 3.0;
   simgrid::s4u::this_actor::execute(ctx.cost.flops_per_step * forward_steps / ctx.cost.mfu);
 
-  // 2. Label each router sequence with its best path (the lowest loss; the lower path on ties).
+  // 2. Label each router sequence with its best path (the lowest loss; the lower path on ties). With
+  // a relabel margin, a sequence keeps its current path unless another beats it by more than that:
+  // small loss differences between young paths are mostly noise the linear router cannot learn.
+  const int dim = s.model.d_model;
+  std::vector<float> features;
+  features.reserve(ids.size() * static_cast<size_t>(dim));
+  for (int64_t id : ids)
+    features.insert(features.end(), state.train_features.begin() + id * dim, state.train_features.begin() + (id + 1) * dim);
+  const auto current = state.route(features);
   std::vector<int> labels(ids.size(), 0);
   for (int p = 1; p < paths; ++p) {
     const auto& loss = scores[static_cast<size_t>(p)].get();
     for (size_t i = 0; i < ids.size(); ++i)
       if (loss[i] < scores[static_cast<size_t>(labels[i])].get()[i]) labels[i] = p;
   }
+  if (s.dipaco.relabel_margin > 0.0)
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const auto keep = static_cast<size_t>(current[i]);
+      if (scores[keep].get()[i] - scores[static_cast<size_t>(labels[i])].get()[i] <= s.dipaco.relabel_margin) labels[i] = current[i];
+    }
 
   // A path that no router sequence prefers would leave its class nothing to learn: it takes the few
   // sequences it loses by the least margin, from paths that can spare them.
@@ -76,11 +89,6 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
   }
 
   // 3. Fit the linear router on the router split's features; bias it so that no path starves.
-  const int dim = s.model.d_model;
-  std::vector<float> features;
-  features.reserve(ids.size() * static_cast<size_t>(dim));
-  for (int64_t id : ids)
-    features.insert(features.end(), state.train_features.begin() + id * dim, state.train_features.begin() + (id + 1) * dim);
   double accuracy = 0.0;
   auto router = engine::fit_linear_router(features, dim, labels, paths, 300, 0.5, 1e-4, &accuracy);
   const int rounds = engine::balance_router_bias(router, state.train_features, min_path_sequences(s));

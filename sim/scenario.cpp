@@ -21,6 +21,9 @@ const char* to_string(InnerState i) {
 const char* to_string(RoutingKind r) {
   return r == RoutingKind::KMeans ? "kmeans" : r == RoutingKind::ProductKMeans ? "product-kmeans" : "iid";
 }
+const char* to_string(PhasePolicy p) {
+  return p == PhasePolicy::WaitAll ? "wait_all" : p == PhasePolicy::Quorum ? "quorum" : "deadline";
+}
 const char* to_string(NetworkModel m) { return m == NetworkModel::Analytic ? "analytic" : "simgrid"; }
 const char* to_string(Sharding s) { return s == Sharding::Iid ? "iid" : "domain"; }
 
@@ -84,6 +87,17 @@ class Section {
     if (!(min_inclusive ? v >= min : v > min) || !(v <= max) || std::isnan(v))
       fail(node_[key], key, fmt::format("{} is out of range {}{}, {}]", v, min_inclusive ? "[" : "(", min, max));
     return v;
+  }
+
+  // A duration or rate that may be "inf" (never); scaled by `unit` (3600 for hours).
+  double real_or_inf(const std::string& key, double fallback, double min, double unit) {
+    if (!has(key)) return fallback;
+    if (node_[key].IsScalar()) {
+      const std::string v = node_[key].Scalar();
+      if (v == "inf" || v == ".inf" || v == "never") return std::numeric_limits<double>::infinity();
+    }
+    const double v = real(key, fallback / unit, min, 1e15, false);
+    return v * unit;
   }
 
   std::string text(const std::string& key, const std::string& fallback) { return get<std::string>(key, fallback, "a string"); }
@@ -325,7 +339,14 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
                                                 {{"path", InnerState::Path}, {"module", InnerState::Module}, {"reset", InnerState::Reset}});
     s.dipaco.discriminative_after = d.integer("discriminative_after", 0, 0);
     s.dipaco.router_split_sequences = d.integer("router_split_sequences", s.dipaco.router_split_sequences, 16);
+    s.dipaco.relabel_margin = d.real("relabel_margin", 0.0, 0.0, 10.0);
     s.dipaco.early_stopping_fraction = d.real("early_stopping_fraction", 0.0, 0.0, 0.5);
+    s.dipaco.phase_policy = d.choice<PhasePolicy>("phase_policy", PhasePolicy::WaitAll,
+                                                  {{"wait_all", PhasePolicy::WaitAll}, {"quorum", PhasePolicy::Quorum}, {"deadline", PhasePolicy::Deadline}});
+    s.dipaco.quorum = d.real("quorum", s.dipaco.phase_policy == PhasePolicy::Quorum ? 0.75 : 1.0, 0.0, 1.0, false);
+    s.dipaco.deadline_s = d.real_or_inf("deadline_s", s.dipaco.deadline_s, 0.0, 1.0);
+    if (s.dipaco.phase_policy == PhasePolicy::Deadline && !std::isfinite(s.dipaco.deadline_s))
+      d.fail(d.raw("phase_policy"), "deadline_s", "phase_policy deadline needs a finite deadline_s (seconds after the phase opens)");
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
@@ -338,6 +359,48 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     if (!s.dipaco.levels.empty() && blocks != s.model.blocks)
       d.fail(levels, "levels", fmt::format("the levels hold {} blocks but model.blocks is {}", blocks, s.model.blocks));
     if (s.dipaco.levels.empty()) s.dipaco.levels.push_back({s.model.blocks, 1, false});
+  }
+  {
+    auto f = top.child("failures");
+    auto p = f.child("preemption");
+    s.failures.mtbf_s = p.real_or_inf("mtbf_hours", s.failures.mtbf_s, 0.0, 3600.0);
+    s.failures.mttr_s = p.real("mttr_hours", s.failures.mttr_s / 3600.0, 0.0, 1e6, false) * 3600.0;
+    s.failures.weibull = p.choice<bool>("distribution", false, {{"exponential", false}, {"weibull", true}});
+    s.failures.weibull_shape = p.real("weibull_shape", 1.0, 0.05, 20.0);
+    s.failures.per_datacentre = p.choice<bool>("scope", false, {{"host", false}, {"datacentre", true}});
+    p.finish();
+    const YAML::Node outages = f.raw("outages");
+    if (outages && !outages.IsNull() && !outages.IsSequence()) f.fail(outages, "outages", "expected a list such as [{datacentre: east, at_hours: 1, for_hours: 0.5}]");
+    for (size_t i = 0; outages.IsSequence() && i < outages.size(); ++i) {
+      Section o(outages[i], fmt::format("failures.outages[{}]", i), name, overridden);
+      OutageSpec out;
+      out.datacentre = o.text("datacentre", "");
+      if (out.datacentre.empty()) o.fail(outages[i], "datacentre", "name the datacentre (a zone below the platform's root)");
+      out.at_s = o.real("at_hours", 0.0, 0.0, 1e9) * 3600.0;
+      out.duration_s = o.real_or_inf("for_hours", out.duration_s, 0.0, 3600.0);
+      o.finish();
+      s.failures.outages.push_back(out);
+    }
+    const YAML::Node traces = f.raw("traces");
+    if (traces && !traces.IsNull() && !traces.IsSequence()) f.fail(traces, "traces", "expected a list such as [{host: east-gpu1, file: traces/east.state}]");
+    for (size_t i = 0; traces.IsSequence() && i < traces.size(); ++i) {
+      Section tr(traces[i], fmt::format("failures.traces[{}]", i), name, overridden);
+      TraceSpec spec;
+      spec.host = tr.text("host", "");
+      spec.file = tr.text("file", "");
+      if (spec.host.empty() || spec.file.empty()) tr.fail(traces[i], "host", "each trace needs a host and a file");
+      if (spec.file.is_relative()) spec.file = file.parent_path() / spec.file;
+      tr.finish();
+      s.failures.traces.push_back(spec);
+    }
+    s.failures.drop_probability = f.real("drop_probability", 0.0, 0.0, 1.0);
+    if (s.failures.drop_probability >= 1.0) f.fail(f.raw("drop_probability"), "drop_probability", "1 would drop every outer gradient; use a value below 1");
+    s.failures.heartbeat_s = f.real("heartbeat_s", s.failures.heartbeat_s, 0.0, 1e9, false);
+    s.failures.stall_s = f.real("stall_hours", s.failures.stall_s / 3600.0, 0.0, 1e9, false) * 3600.0;
+    s.failures.horizon_s = f.real("horizon_hours", s.failures.horizon_s / 3600.0, 0.0, 1e9, false) * 3600.0;
+    f.finish();
+    if ((s.failures.host_failures() || s.failures.drop_probability > 0) && s.algorithm.name != Algorithm::Dipaco)
+      f.fail(f.raw("drop_probability"), "preemption", "failures are simulated on the dipaco code path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)");
   }
   {
     auto c = top.child("cost");
@@ -428,8 +491,44 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "inner_state" << YAML::Value << to_string(s.dipaco.inner_state);
   y << YAML::Key << "discriminative_after" << YAML::Value << s.dipaco.discriminative_after;
   y << YAML::Key << "router_split_sequences" << YAML::Value << s.dipaco.router_split_sequences;
+  y << YAML::Key << "relabel_margin" << YAML::Value << s.dipaco.relabel_margin;
   y << YAML::Key << "early_stopping_fraction" << YAML::Value << s.dipaco.early_stopping_fraction;
+  y << YAML::Key << "phase_policy" << YAML::Value << to_string(s.dipaco.phase_policy);
+  y << YAML::Key << "quorum" << YAML::Value << s.dipaco.quorum;
+  if (std::isfinite(s.dipaco.deadline_s)) y << YAML::Key << "deadline_s" << YAML::Value << s.dipaco.deadline_s;
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
+  y << YAML::EndMap;
+  y << YAML::Key << "failures" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "preemption" << YAML::Value << YAML::BeginMap;
+  if (std::isfinite(s.failures.mtbf_s)) y << YAML::Key << "mtbf_hours" << YAML::Value << s.failures.mtbf_s / 3600.0;
+  else y << YAML::Key << "mtbf_hours" << YAML::Value << "inf";
+  y << YAML::Key << "mttr_hours" << YAML::Value << s.failures.mttr_s / 3600.0;
+  y << YAML::Key << "distribution" << YAML::Value << (s.failures.weibull ? "weibull" : "exponential");
+  y << YAML::Key << "weibull_shape" << YAML::Value << s.failures.weibull_shape;
+  y << YAML::Key << "scope" << YAML::Value << (s.failures.per_datacentre ? "datacentre" : "host");
+  y << YAML::EndMap;
+  if (!s.failures.outages.empty()) {
+    y << YAML::Key << "outages" << YAML::Value << YAML::BeginSeq;
+    for (const auto& o : s.failures.outages) {
+      y << YAML::Flow << YAML::BeginMap << YAML::Key << "datacentre" << YAML::Value << o.datacentre << YAML::Key << "at_hours"
+        << YAML::Value << o.at_s / 3600.0 << YAML::Key << "for_hours";
+      if (std::isfinite(o.duration_s)) y << YAML::Value << o.duration_s / 3600.0;
+      else y << YAML::Value << "inf";
+      y << YAML::EndMap;
+    }
+    y << YAML::EndSeq;
+  }
+  if (!s.failures.traces.empty()) {
+    y << YAML::Key << "traces" << YAML::Value << YAML::BeginSeq;
+    for (const auto& tr : s.failures.traces)
+      y << YAML::Flow << YAML::BeginMap << YAML::Key << "host" << YAML::Value << tr.host << YAML::Key << "file" << YAML::Value
+        << tr.file.string() << YAML::EndMap;
+    y << YAML::EndSeq;
+  }
+  y << YAML::Key << "drop_probability" << YAML::Value << s.failures.drop_probability;
+  y << YAML::Key << "heartbeat_s" << YAML::Value << s.failures.heartbeat_s;
+  y << YAML::Key << "stall_hours" << YAML::Value << s.failures.stall_s / 3600.0;
+  y << YAML::Key << "horizon_hours" << YAML::Value << s.failures.horizon_s / 3600.0;
   y << YAML::EndMap;
   y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "mfu" << YAML::Value << s.cost.mfu;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class InnerState { Path, Module, Reset };
 enum class NetworkModel { Analytic, SimGrid };
 enum class Sharding { Iid, Domain };
+enum class PhasePolicy { WaitAll, Quorum, Deadline };
 
 using TokenizerSpec = engine::TokenizerSpec;
 
@@ -83,9 +85,42 @@ struct DipacoSpec {
   // softmax router with a bias on the router features, and re-shard training and validation data.
   int discriminative_after = 0;
   int router_split_sequences = 2048;  // held out of training when discriminative routing is on
+  double relabel_margin = 0.0;  // nats/token a path must beat the sequence's current path by to take it
+  // When an executor closes a module's phase: once every task through it has reported (wait_all),
+  // once `quorum` of them have, or `deadline_s` after the phase opened (whatever has arrived by
+  // then). Results that arrive after their phase closed are dropped as late (ledger: "late").
+  PhasePolicy phase_policy = PhasePolicy::WaitAll;
+  double quorum = 1.0;
+  double deadline_s = std::numeric_limits<double>::infinity();
   // Per-path early stopping: this fraction of each path's shard is held out; the path's checkpoint
   // with the lowest held-out loss (at evaluation phases) is kept and reported. 0 = off.
   double early_stopping_fraction = 0.0;
+};
+
+// Failures, all seeded. Worker hosts that run no executor are preemptible; a preempted host's
+// running task is lost and re-queued. See sim/failures.hpp for how these become SimGrid profiles.
+struct OutageSpec {
+  std::string datacentre;
+  double at_s = 0.0;
+  double duration_s = std::numeric_limits<double>::infinity();  // infinity: down for good
+};
+struct TraceSpec {
+  std::string host;
+  std::filesystem::path file;  // SimGrid state profile: "time value" lines, 1 = on, 0 = off
+};
+struct FailureSpec {
+  double mtbf_s = std::numeric_limits<double>::infinity();  // rate model: mean time between preemptions, per host or per datacentre; infinity = none
+  double mttr_s = 900.0;
+  bool weibull = false;  // time between failures: exponential, or Weibull with this shape
+  double weibull_shape = 1.0;
+  bool per_datacentre = false;  // one failure process per datacentre, taking all its preemptible hosts
+  double horizon_s = 1000 * 3600.0;  // failures are drawn up to this simulated time
+  std::vector<OutageSpec> outages;
+  std::vector<TraceSpec> traces;
+  double drop_probability = 0.0;  // each outer gradient is lost with this probability (DiLoCo's Fig. 8)
+  double heartbeat_s = 60.0;      // how often the task scheduler looks for lost workers
+  double stall_s = 24 * 3600.0;      // no live worker for this long with work pending: the run fails
+  bool host_failures() const { return mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() || !traces.empty(); }
 };
 
 struct Scenario {
@@ -101,6 +136,7 @@ struct Scenario {
   engine::InnerOptConfig inner;   // total_steps is derived: tau * outer_steps
   engine::OuterOptConfig outer;
   DipacoSpec dipaco;
+  FailureSpec failures;
   CostSpec cost;
   bool training = true;
 
@@ -118,5 +154,6 @@ const char* to_string(NetworkModel m);
 const char* to_string(Sharding s);
 const char* to_string(RoutingKind r);
 const char* to_string(InnerState i);
+const char* to_string(PhasePolicy p);
 
 }  // namespace dipaco::sim

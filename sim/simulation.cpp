@@ -27,6 +27,9 @@
 #include "sim/diloco_actors.hpp"
 #include "sim/dipaco_actors.hpp"
 #include "sim/dipaco_setup.hpp"
+#include "sim/failures.hpp"
+#include "sim/task_scheduler.hpp"
+#include "reports/ledger.hpp"
 #include "sim/executor_placement.hpp"
 #include "sim/inspect.hpp"
 #include "sim/routing.hpp"
@@ -86,10 +89,10 @@ double peak_rss_mb() {
 
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
                          const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco,
-                         const std::optional<EarlyStopResult>& early_stop) {
+                         const std::optional<EarlyStopResult>& early_stop, const std::string& error) {
   const auto& s = ctx.scenario;
   // Training ends with the last outer step; the stop messages after it are not part of the run.
-  const double wall = rows.back().sim_time_s;
+  const double wall = rows.empty() ? s4u::Engine::get_clock() : rows.back().sim_time_s;
   double compute = 0.0;
   for (double c : ctx.compute_seconds) compute += c;
   const double workers = static_cast<double>(ctx.compute_seconds.size());
@@ -115,6 +118,7 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .integer("outer_steps", s.algorithm.outer_steps)
       .boolean("training", s.training)
       .string("network_model", to_string(s.network));
+  if (!error.empty()) j.string("error", error);
   if (s.training && rows.size() >= 1 && rows.front().val_loss && rows.back().val_loss) {
     j.number("initial_val_perplexity", std::exp(*rows.front().val_loss))
         .number("final_val_loss", *rows.back().val_loss)
@@ -142,6 +146,22 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
     if (early_stop) {
       j.number("val_perplexity_early_stopped", std::exp(early_stop->loss))
           .integers("early_stopping_best_phase", std::vector<int64_t>(early_stop->best_phase.begin(), early_stop->best_phase.end()));
+    }
+    if (dipaco->failure_plan.hosts.size() > 0 || s.failures.drop_probability > 0 || s.dipaco.phase_policy != PhasePolicy::WaitAll) {
+      // Goodput: the flop of accepted work over all the flop spent, lost attempts included.
+      double useful = 0.0;
+      for (size_t w = 0; w < ctx.compute_seconds.size(); ++w) useful += ctx.compute_seconds[w] * ctx.worker_hosts[w]->get_speed();
+      reports::JsonObject f;
+      f.integer("preemptible_hosts_failing", static_cast<int64_t>(dipaco->failure_plan.hosts.size()))
+          .number("host_seconds_down", dipaco->failure_plan.downtime_s(wall))
+          .number("lost_compute_s", dipaco->lost_compute_s)
+          .number("lost_flop", dipaco->lost_flops)
+          .integer("reexecutions", dipaco->reexecutions)
+          .integer("dropped_gradients", dipaco->dropped_gradients)
+          .integer("late_results", dipaco->late_results)
+          .integer("skipped_tasks", dipaco->skipped_tasks)
+          .number("goodput", useful + dipaco->lost_flops > 0 ? useful / (useful + dipaco->lost_flops) : 1.0);
+      j.object("failures", f);
     }
     if (const auto& d = dipaco->discriminative) {
       reports::JsonObject em;
@@ -240,13 +260,23 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
       out.out_dir = o.out_dir;
       return out;
     }
-    for (size_t w = 0; w < dipaco.worker_tasks.size(); ++w)
-      s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[w], DipacoWorker(ctx, dipaco, static_cast<int>(w)));
+    // Preemptible: worker hosts that run no executor and not the scheduler.
+    std::vector<s4u::Host*> preemptible;
+    for (auto* h : ctx.worker_hosts) {
+      const bool infrastructure = h == dipaco.scheduler_host ||
+                                  std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
+      if (!infrastructure && std::find(preemptible.begin(), preemptible.end(), h) == preemptible.end()) preemptible.push_back(h);
+    }
+    dipaco.failure_plan = install_failures(s, preemptible);
+    s4u::Actor::create("scheduler", dipaco.scheduler_host, TaskScheduler(ctx, dipaco));
+    for (int w = 0; w < dipaco.workers; ++w)
+      s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], DipacoWorker(ctx, dipaco, w))
+          ->set_auto_restart(true);
     for (int m = 0; m < dipaco.structure.module_count(); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
                          DipacoExecutor(ctx, dipaco, m));
     XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
-             dipaco.structure.module_count(), dipaco.tasks.size(), dipaco.worker_tasks.size(), static_cast<long long>(dipaco.layout->path_params()),
+             dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
   }
   for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {
@@ -258,9 +288,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create("outer", ctx.outer_host, DilocoOuter(ctx));
 
   engine.run();
-  if (!ctx.error.empty()) throw std::runtime_error(ctx.error);
-  if (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps)
-    throw std::runtime_error("the simulation ended before the last outer step (deadlock?)");
+  std::string error = ctx.error;
+  if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))
+    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock)",
+                        s4u::Engine::get_clock());
 
   std::vector<reports::MetricsRow> rows, overall;
   for (auto& p : ctx.rows) {
@@ -269,13 +300,16 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     if (p.row.path < 0) overall.push_back(p.row);
   }
   const bool is_dipaco = s.algorithm.name == Algorithm::Dipaco;
-  const auto early_stop = is_dipaco ? early_stopped_loss(dipaco, ctx) : std::nullopt;  // still needs the pool
+  const auto early_stop = is_dipaco && error.empty() ? early_stopped_loss(dipaco, ctx) : std::nullopt;  // still needs the pool
   pool.reset();
   const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
-  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop));
+  if (is_dipaco) reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
+  reports::write_atomically(o.out_dir / "summary.json",
+                            summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop, error));
+  if (!error.empty()) throw std::runtime_error(fmt::format("{} (partial metrics in {})", error, o.out_dir.string()));
 
   RunOutcome out;
   out.out_dir = o.out_dir;

@@ -1,0 +1,36 @@
+// The small messages between DiPaCo's scheduler, workers and executors, and their mailboxes.
+// Results themselves never travel in messages: they stay in DipacoState::results, so a message
+// lost with a failed host leaks a few bytes, not a path.
+#pragma once
+
+#include <simgrid/s4u/Mailbox.hpp>
+
+#include <string>
+
+namespace dipaco::sim {
+
+// Simulated size of a control message (requests, assignments, phase notices).
+constexpr double kControlBytes = 1024.0;
+
+struct ContributionMessage {  // worker -> module executor: one module of a finished task
+  int task = 0, phase = 0, attempt = 0, worker = 0;
+  bool dropped = false;  // lost on the way (communication drop): the executor discards it
+};
+
+struct SchedulerMessage {  // worker or executor -> scheduler
+  enum Kind { Request, Closed } kind = Request;
+  int worker = -1, incarnation = 0;   // Request: who asks for work
+  bool done = false;                  // Request: and the lease it has finished
+  int task = -1, phase = 0, attempt = 0;
+  int module = -1;                    // Closed: this module closed `phase`
+};
+
+struct Assignment {  // scheduler -> worker
+  int task = -1, phase = 0, attempt = 0, incarnation = 0;
+};
+
+inline simgrid::s4u::Mailbox* scheduler_mailbox() { return simgrid::s4u::Mailbox::by_name("dipaco-scheduler"); }
+inline simgrid::s4u::Mailbox* worker_mailbox(int w) { return simgrid::s4u::Mailbox::by_name("dipaco-worker-" + std::to_string(w)); }
+inline simgrid::s4u::Mailbox* executor_mailbox(int m) { return simgrid::s4u::Mailbox::by_name("dipaco-executor-" + std::to_string(m)); }
+
+}  // namespace dipaco::sim

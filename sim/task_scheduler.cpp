@@ -1,0 +1,279 @@
+#include "sim/task_scheduler.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+
+#include <cmath>
+#include <memory>
+
+#include "engine/corpus.hpp"
+#include "sim/actor_guard.hpp"
+#include "sim/transfer.hpp"
+
+namespace dipaco::sim {
+namespace s4u = simgrid::s4u;
+using reports::LedgerEvent;
+
+namespace {
+
+double now() { return s4u::Engine::get_clock(); }
+
+// Whether (task, phase)'s outer gradient is lost: a function of the seed alone, so a re-executed
+// attempt meets the same fate and the drops do not depend on the order of events.
+bool gradient_dropped(const Scenario& s, int task, int phase) {
+  if (s.failures.drop_probability <= 0.0) return false;
+  const uint64_t h = engine::mix_seed(engine::mix_seed(s.seed, 0xd209), static_cast<uint64_t>(task) * 1000003ULL + static_cast<uint64_t>(phase));
+  return static_cast<double>(h >> 11) / 9007199254740992.0 < s.failures.drop_probability;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- scheduler
+
+void TaskScheduler::operator()() { guarded(ctx_, "task scheduler", [this] { run(); }); }
+
+void TaskScheduler::run() {
+  const auto& s = ctx_.scenario;
+  holder_.assign(static_cast<size_t>(state_.workers), Lease{});
+  idle_.assign(static_cast<size_t>(state_.workers), 0);
+  s4u::this_actor::sleep_until(state_.start_time);
+  last_alive_ = now();
+  open_phase(1);
+  // One receive stays posted across heartbeats: a timed-out wait must not cancel a message in flight.
+  SchedulerMessage* incoming = nullptr;
+  auto pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
+  const double heartbeat = s.failures.host_failures() ? s.failures.heartbeat_s : -1.0;
+  while (phase_ <= s.algorithm.outer_steps) {
+    ssize_t got = -1;
+    try {
+      got = s4u::Comm::wait_any_for({pending}, heartbeat);
+    } catch (const simgrid::NetworkFailureException&) {  // the sender's host died mid-message
+      pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
+      continue;
+    }
+    drain_deaths();
+    if (got >= 0) {
+      std::unique_ptr<SchedulerMessage> msg(incoming);
+      pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
+      if (msg->kind == SchedulerMessage::Closed) {
+        ++closed_[msg->phase];
+        while (phase_ <= s.algorithm.outer_steps && closed_[phase_] == state_.structure.module_count()) close_phase(phase_);
+      } else {
+        auto& held = holder_[static_cast<size_t>(msg->worker)];
+        if (msg->done && held.task == msg->task && held.phase == msg->phase && held.attempt == msg->attempt) held = Lease{};
+        if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)]) idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
+      }
+    }
+    if (phase_ > s.algorithm.outer_steps) break;
+    if (heartbeat > 0 && stalled()) return;
+    dispatch();
+  }
+  pending->cancel();
+  state_.finished = true;  // workers are daemons: they die with the last executor and this actor
+}
+
+void TaskScheduler::open_phase(int phase) {
+  phase_ = phase;
+  const int modules = state_.structure.module_count();
+  auto& versions = state_.versions[phase];
+  if (phase == 1) {
+    for (int m = 0; m < modules; ++m)
+      versions.push_back(ctx_.training ? std::make_shared<const engine::ParamVector>(state_.store->module(m)) : nullptr);
+  }
+  state_.phases[phase];  // workers record their losses here while it is open
+  for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t) queue_.push_back({t, phase, 1, 0});
+}
+
+void TaskScheduler::close_phase(int phase) {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->phase == phase) {
+      state_.log(LedgerEvent::Skipped, phase, -1, it->task, it->attempt, -1);
+      ++state_.skipped_tasks;
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  state_.versions.erase(phase);
+  for (auto it = state_.results.begin(); it != state_.results.end();)
+    it = std::get<1>(it->first) <= phase ? state_.results.erase(it) : std::next(it);
+  // What phase + 1 resumes from stays; anything older can go.
+  for (auto it = state_.task_moments.begin(); it != state_.task_moments.end();)
+    it = it->first.second < phase ? state_.task_moments.erase(it) : std::next(it);
+  for (auto it = state_.own_params.begin(); it != state_.own_params.end();)
+    it = it->first.second < phase ? state_.own_params.erase(it) : std::next(it);
+  if (phase < ctx_.scenario.algorithm.outer_steps) open_phase(phase + 1);
+  else phase_ = phase + 1;
+}
+
+void TaskScheduler::drain_deaths() {
+  for (const auto& d : state_.deaths) {
+    auto& held = holder_[static_cast<size_t>(d.worker)];
+    if (idle_[static_cast<size_t>(d.worker)] == d.incarnation) idle_[static_cast<size_t>(d.worker)] = 0;
+    if (held.task < 0 || held.incarnation != d.incarnation) continue;
+    state_.log(LedgerEvent::Lost, held.phase, -1, held.task, held.attempt, d.worker);
+    if (held.phase == phase_) {  // its phase still needs it: a new attempt, at the front of the queue
+      queue_.push_front({held.task, held.phase, held.attempt + 1, 0});
+      ++state_.reexecutions;
+    }
+    held = Lease{};
+  }
+  state_.deaths.clear();
+}
+
+void TaskScheduler::dispatch() {
+  for (int w = 0; w < state_.workers && !queue_.empty(); ++w) {
+    const int inc = idle_[static_cast<size_t>(w)];
+    if (inc == 0 || !ctx_.worker_hosts[static_cast<size_t>(w)]->is_on()) continue;
+    // The first queued task whose home is this worker, else the first queued task (work stealing).
+    auto pick = queue_.begin();
+    for (auto it = queue_.begin(); it != queue_.end(); ++it)
+      if (state_.tasks[static_cast<size_t>(it->task)].worker == w) {
+        pick = it;
+        break;
+      }
+    Lease lease = *pick;
+    queue_.erase(pick);
+    lease.attempt = ++attempts_[{lease.task, lease.phase}];
+    lease.incarnation = inc;
+    holder_[static_cast<size_t>(w)] = lease;
+    idle_[static_cast<size_t>(w)] = 0;
+    state_.log(LedgerEvent::Dispatch, lease.phase, -1, lease.task, lease.attempt, w);
+    auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};
+    // Detached: a worker that died meanwhile never takes it, and the comm frees it.
+    send_detached(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, kControlBytes,
+                  [](void* p) { delete static_cast<Assignment*>(p); });
+  }
+}
+
+bool TaskScheduler::stalled() {
+  bool alive = false;
+  double back = 0.0;  // when the last worker host goes down for good (infinity: some come back)
+  for (auto* h : ctx_.worker_hosts) {
+    alive = alive || h->is_on();
+    back = std::max(back, state_.failure_plan.down_for_good_at(h));
+  }
+  if (alive) {
+    last_alive_ = now();
+    return false;
+  }
+  const auto& s = ctx_.scenario;
+  std::string why;
+  if (std::isfinite(back) && back <= now())
+    why = fmt::format("every worker host is down for good since t = {:.0f} s", back);
+  else if (now() - last_alive_ > s.failures.stall_s)
+    why = fmt::format("no worker host has been up for {:.1f} h (failures.stall_hours is {:g})", (now() - last_alive_) / 3600.0,
+                      s.failures.stall_s / 3600.0);
+  if (why.empty()) return false;
+  ctx_.fail(fmt::format("no progress possible in phase {} of {}: {}", phase_, s.algorithm.outer_steps, why));
+  state_.finished = true;
+  s4u::Actor::kill_all();
+  return true;
+}
+
+// ---------------------------------------------------------------- worker
+
+void DipacoWorker::operator()() { guarded(ctx_, "worker " + std::to_string(worker_), [this] { run(); }); }
+
+void DipacoWorker::run() {
+  auto* self = s4u::Actor::self();
+  self->daemonize();  // the run ends when the scheduler and the executors do
+  const int me = ++state_.incarnation[static_cast<size_t>(worker_)];
+  if (self->get_restart_count() == 0) {
+    // Exit callbacks accumulate across restarts: register one, which reads the state at death.
+    s4u::this_actor::on_exit([&st = state_, &ctx = ctx_, w = worker_](bool failed) {
+      if (!failed || st.finished) return;
+      auto& r = st.running[static_cast<size_t>(w)];
+      if (r.task >= 0 && r.compute_start >= 0) {
+        const double lost = (r.compute_end >= 0 ? r.compute_end : s4u::Engine::get_clock()) - r.compute_start;
+        st.lost_compute_s += lost;
+        st.lost_flops += lost * ctx.worker_hosts[static_cast<size_t>(w)]->get_speed();
+      }
+      r = DipacoState::Running{};
+      st.deaths.push_back({w, st.incarnation[static_cast<size_t>(w)]});
+    });
+  }
+  s4u::this_actor::sleep_until(state_.start_time);
+  SchedulerMessage request{SchedulerMessage::Request, worker_, me};
+  while (true) {
+    send_async(ctx_, scheduler_mailbox(), state_.scheduler_host, new SchedulerMessage(request), kControlBytes)->wait();
+    std::unique_ptr<Assignment> a;
+    do a.reset(worker_mailbox(worker_)->get<Assignment>());
+    while (a->incarnation != me);  // one addressed to an earlier life of this worker
+    run_task(*a);
+    request.done = true;
+    request.task = a->task;
+    request.phase = a->phase;
+    request.attempt = a->attempt;
+  }
+}
+
+void DipacoWorker::run_task(const Assignment& a) {
+  const auto& s = ctx_.scenario;
+  const auto& st = state_.structure;
+  const int tau = s.algorithm.tau;
+  const auto& task = state_.tasks[static_cast<size_t>(a.task)];
+  const auto modules = st.modules_of(task.path);
+  auto* host = ctx_.worker_hosts[static_cast<size_t>(worker_)];
+  auto& running = state_.running[static_cast<size_t>(worker_)];
+  running = DipacoState::Running{a.task, a.phase, a.attempt};
+  const auto version = state_.versions.find(a.phase);
+  if (version == state_.versions.end()) return;  // its phase closed while the assignment travelled
+  const auto versions = version->second;         // this phase's modules, held while the task runs
+
+  // A task whose last outer gradient was dropped continues from its own parameters; the others
+  // pull their path's modules from the executors' hosts.
+  const auto own = state_.own_params.find({a.task, a.phase - 1});
+  const bool continues = own != state_.own_params.end();
+  if (!continues) {
+    std::vector<s4u::CommPtr> pulls;
+    for (int m : modules)
+      pulls.push_back(pull_async(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
+    s4u::Comm::wait_all(pulls);
+  }
+
+  std::shared_future<engine::TrainResult> job;
+  if (ctx_.training) {
+    engine::AdamState opt;
+    if (s.dipaco.inner_state == InnerState::Path) {
+      const auto m = state_.task_moments.find({a.task, a.phase - 1});
+      if (m != state_.task_moments.end()) opt = m->second;  // copied: a re-execution needs it again
+    } else if (s.dipaco.inner_state == InnerState::Module) {
+      state_.store->compose_inner_moments(task.path, opt.exp_avg, opt.exp_avg_sq);
+      opt.steps = opt.exp_avg.empty() ? 0 : static_cast<int64_t>(a.phase - 1) * tau;
+    }
+    std::vector<std::shared_ptr<const engine::ParamVector>> segments(static_cast<size_t>(st.segments()));
+    for (int m : modules) segments[static_cast<size_t>(st.segment_of_module(m))] = versions[static_cast<size_t>(m)];
+    auto params = continues ? std::make_shared<const engine::ParamVector>(own->second.get().params)
+                            : std::make_shared<const engine::ParamVector>(engine::PathRecipe{state_.layout.get(), std::move(segments)}.compose());
+    job = ctx_.submit_training(std::move(params), std::move(opt), {task.shard}, static_cast<int64_t>(a.phase - 1) * tau, tau,
+                               engine::mix_seed(s.seed, 5000 + static_cast<uint64_t>(a.task)));
+  }
+  running.compute_start = now();
+  s4u::this_actor::execute(ctx_.cost.host_flops(tau));
+  running.compute_end = now();
+  ctx_.compute_seconds[static_cast<size_t>(worker_)] += running.compute_end - running.compute_start;
+
+  if (ctx_.training) {
+    const auto& r = job.get();
+    if (s.dipaco.inner_state == InnerState::Path) state_.task_moments[{a.task, a.phase}] = r.opt_state;
+    const auto phase = state_.phases.find(a.phase);
+    if (phase != state_.phases.end()) phase->second.task_loss.emplace(a.task, r.mean_loss);
+  }
+  const bool dropped = gradient_dropped(s, a.task, a.phase);
+  state_.results[{a.task, a.phase, a.attempt}] = DipacoState::Result{job, static_cast<int>(modules.size())};
+  std::vector<s4u::CommPtr> uploads;
+  for (int m : modules)
+    uploads.push_back(send_async(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
+                                 new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped},
+                                 state_.module_bytes[static_cast<size_t>(m)]));
+  s4u::Comm::wait_all(uploads);
+  if (dropped && ctx_.training) state_.own_params[{a.task, a.phase}] = job;
+  running = DipacoState::Running{};
+}
+
+}  // namespace dipaco::sim

@@ -1,0 +1,58 @@
+// DiPaCo's task queue and its worker pool. The scheduler opens a phase once every module has
+// closed the previous one, queues that phase's (path, replica) tasks and hands them to workers
+// that ask, preferring each task's home worker. A worker whose host is preempted dies with its
+// task; the scheduler hears of it (the worker's exit callback) and re-queues the task as a new
+// attempt. Workers restart when their host comes back.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "sim/dipaco_actors.hpp"
+#include "sim/dipaco_messages.hpp"
+
+namespace dipaco::sim {
+
+class TaskScheduler {
+ public:
+  TaskScheduler(RunContext& ctx, DipacoState& state) : ctx_(ctx), state_(state) {}
+  void operator()();
+
+ private:
+  struct Lease {
+    int task = -1, phase = 0, attempt = 0, incarnation = 0;
+  };
+  void run();
+  void open_phase(int phase);
+  void close_phase(int phase);
+  void drain_deaths();
+  void dispatch();
+  bool stalled();  // true once the run has failed for lack of workers
+
+  RunContext& ctx_;
+  DipacoState& state_;
+  std::deque<Lease> queue_;
+  std::vector<Lease> holder_;  // per worker: its lease (task -1: none)
+  std::vector<int> idle_;      // per worker: the incarnation waiting for work, or 0
+  std::map<std::pair<int, int>, int> attempts_;  // (task, phase) -> attempts dispatched
+  std::map<int, int> closed_;                    // phase -> modules that closed it
+  int phase_ = 0;
+  double last_alive_ = 0.0;
+};
+
+class DipacoWorker {
+ public:
+  DipacoWorker(RunContext& ctx, DipacoState& state, int worker) : ctx_(ctx), state_(state), worker_(worker) {}
+  void operator()();
+
+ private:
+  void run();
+  void run_task(const Assignment& a);
+  RunContext& ctx_;
+  DipacoState& state_;
+  int worker_;
+};
+
+}  // namespace dipaco::sim
