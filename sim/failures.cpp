@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <simgrid/kernel/ProfileBuilder.hpp>
+#include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
 
 #include <algorithm>
@@ -108,6 +109,34 @@ double FailurePlan::downtime_s(double until) const {
   return sum;
 }
 
+namespace {
+std::vector<Interval> read_trace(const Scenario& s, size_t i) {
+  const auto& tr = s.failures.traces[i];
+  std::ifstream in(tr.file);
+  if (!in)
+    throw ScenarioError(fmt::format("{}: key 'failures.traces[{}].file': cannot read '{}'", s.file.string(), i, tr.file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_state_profile(text.str(), tr.file.string());
+}
+}  // namespace
+
+void validate_failures(const Scenario& s) {
+  std::vector<std::string> dcs;
+  for (auto* h : simgrid::s4u::Engine::get_instance()->get_all_hosts()) {
+    const auto dc = datacentre_of(h);
+    if (std::find(dcs.begin(), dcs.end(), dc) == dcs.end()) dcs.push_back(dc);
+  }
+  for (size_t i = 0; i < s.failures.outages.size(); ++i)
+    if (std::find(dcs.begin(), dcs.end(), s.failures.outages[i].datacentre) == dcs.end())
+      throw ScenarioError(fmt::format("{}: key 'failures.outages[{}].datacentre': '{}' is not a datacentre of the platform ({})",
+                                      s.file.string(), i, s.failures.outages[i].datacentre, fmt::join(dcs, ", ")));
+  for (size_t i = 0; i < s.failures.traces.size(); ++i) {
+    host_by_name(s.failures.traces[i].host, fmt::format("failures.traces[{}].host", i), s.file.string());
+    read_trace(s, i);
+  }
+}
+
 FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::Host*>& preemptible) {
   const auto& f = s.failures;
   const std::string file = s.file.string();
@@ -117,7 +146,7 @@ FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::
 
   // The rate model: one process per host, or one per datacentre taking all its hosts down together.
   // Seeds come from the host's (or datacentre's) name, so adding a host does not reshuffle the others.
-  const auto name_seed = [&](const std::string& name) { return engine::mix_seed(s.seed, fnv1a(name)); };
+  const auto name_seed = [&](const std::string& name) { return engine::mix_seed(s.failures.seed, fnv1a(name)); };
   for (const auto& [dc, hosts] : by_dc) {
     if (f.per_datacentre) {
       const auto d = draw_failures(f, name_seed("dc:" + dc));
@@ -146,12 +175,7 @@ FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::
     if (it == preemptible.end())
       throw ScenarioError(fmt::format("{}: key 'failures.traces[{}].host': '{}' is not a preemptible worker host (a worker that "
                                       "runs no executor and no scheduler)", file, i, tr.host));
-    std::ifstream in(tr.file);
-    if (!in)
-      throw ScenarioError(fmt::format("{}: key 'failures.traces[{}].file': cannot read '{}'", file, i, tr.file.string()));
-    std::stringstream text;
-    text << in.rdbuf();
-    const auto d = parse_state_profile(text.str(), tr.file.string());
+    const auto d = read_trace(s, i);
     down[*it].insert(down[*it].end(), d.begin(), d.end());
   }
 

@@ -43,6 +43,10 @@ struct FailurePlan {
   double downtime_s(double until) const;       // total host-seconds down before `until`
 };
 
+// Checks what can be checked once the platform is loaded (datacentres and trace hosts exist, trace
+// files parse), so that bad failure settings fail before any data is prepared.
+void validate_failures(const Scenario& s);
+
 // Draws every preemptible host's down intervals and installs them as state profiles. Throws
 // ScenarioError for unknown datacentres, trace hosts that are not preemptible, and bad trace files.
 FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::Host*>& preemptible);

@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
 #include "engine/allocator.hpp"
+#include "reports/ledger.hpp"
 #include "sim/data_setup.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
@@ -21,6 +24,29 @@ std::string default_out_dir(const std::filesystem::path& scenario) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   return (std::filesystem::path("runs") / (scenario.stem().string() + "-" + stamp)).string();
+}
+
+// `dipaco-sim check RUN_DIR`: the ledger's exactly-once invariants (reports/ledger.hpp).
+int check_run(const std::filesystem::path& dir) {
+  std::ifstream events(dir / "events.csv"), scenario(dir / "scenario.yaml");
+  if (!events || !scenario) {
+    std::cerr << "dipaco-sim: error: " << dir.string() << ": no events.csv and scenario.yaml (give a DiPaCo run directory)\n";
+    return 2;
+  }
+  std::stringstream text, yaml;
+  text << events.rdbuf();
+  yaml << scenario.rdbuf();
+  try {
+    const auto rows = dipaco::reports::parse_ledger_csv(text.str());
+    const bool wait_all = yaml.str().find("phase_policy: wait_all") != std::string::npos;
+    const auto bad = dipaco::reports::check_ledger(rows, wait_all);
+    for (const auto& b : bad) std::cout << "violation: " << b << "\n";
+    fmt::print("{}: {} ledger rows, {} violations\n", (dir / "events.csv").string(), rows.size(), bad.size());
+    return bad.empty() ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "dipaco-sim: error: " << (dir / "events.csv").string() << ": " << e.what() << "\n";
+    return 2;
+  }
 }
 
 }  // namespace
@@ -44,10 +70,14 @@ int main(int argc, char** argv) {
   run->add_option("--log", logs, "SimGrid log setting, e.g. --log=dipaco_run.thres:warning (repeatable)");
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "run" && std::string(argv[1]) != "data" && std::string(argv[1]) != "inspect") {
-    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data, inspect; see dipaco-sim --help)\n";
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "data" && command != "inspect" && command != "check") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data, inspect, check; see dipaco-sim --help)\n";
     return 2;
   }
+  std::string run_dir;
+  auto* check = app.add_subcommand("check", "Verify a DiPaCo run's events.csv: every module update counts each accepted contribution once");
+  check->add_option("run_dir", run_dir, "Run directory holding events.csv and scenario.yaml")->required();
   auto* inspect = app.add_subcommand("inspect", "DiPaCo: print levels, modules, paths, placement and WAN bytes per phase; write DOT graphs");
   inspect->add_option("scenario", scenario_path, "Scenario YAML file")->required();
   inspect->add_option("--set", overrides, "Override a scenario key (repeatable)");
@@ -75,6 +105,8 @@ int main(int argc, char** argv) {
     std::cerr << "dipaco-sim: error: " << e.what() << " (see dipaco-sim --help)\n";
     return 2;
   }
+
+  if (check->parsed()) return check_run(run_dir);
 
   if (data->parsed()) {
     try {
@@ -123,7 +155,8 @@ int main(int argc, char** argv) {
       fmt::print("validation perplexity {:.3f} -> {:.3f}\n", outcome.initial_val_perplexity, outcome.final_val_perplexity);
     fmt::print("simulated wall-clock {:.1f} s ({:.2f} h), WAN bytes {:.3g}\n", outcome.simulated_seconds,
                outcome.simulated_seconds / 3600.0, outcome.wan_bytes);
-    fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml}}\n", outcome.out_dir.string());
+    fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}}}\n", outcome.out_dir.string(),
+               scenario.algorithm.name == dipaco::sim::Algorithm::Dipaco ? ",events.csv" : "");
     return 0;
   } catch (const dipaco::sim::ScenarioError& e) {
     remove_if_empty();

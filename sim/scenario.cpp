@@ -362,6 +362,7 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   }
   {
     auto f = top.child("failures");
+    s.failures.seed = static_cast<uint64_t>(f.integer64("seed", static_cast<int64_t>(s.seed), 0));
     auto p = f.child("preemption");
     s.failures.mtbf_s = p.real_or_inf("mtbf_hours", s.failures.mtbf_s, 0.0, 3600.0);
     s.failures.mttr_s = p.real("mttr_hours", s.failures.mttr_s / 3600.0, 0.0, 1e6, false) * 3600.0;
@@ -499,6 +500,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
   y << YAML::EndMap;
   y << YAML::Key << "failures" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "seed" << YAML::Value << s.failures.seed;
   y << YAML::Key << "preemption" << YAML::Value << YAML::BeginMap;
   if (std::isfinite(s.failures.mtbf_s)) y << YAML::Key << "mtbf_hours" << YAML::Value << s.failures.mtbf_s / 3600.0;
   else y << YAML::Key << "mtbf_hours" << YAML::Value << "inf";

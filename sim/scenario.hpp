@@ -109,6 +109,7 @@ struct TraceSpec {
   std::filesystem::path file;  // SimGrid state profile: "time value" lines, 1 = on, 0 = off
 };
 struct FailureSpec {
+  uint64_t seed = 0;    // failure draws and drops; defaults to the scenario's seed
   double mtbf_s = std::numeric_limits<double>::infinity();  // rate model: mean time between preemptions, per host or per datacentre; infinity = none
   double mttr_s = 900.0;
   bool weibull = false;  // time between failures: exponential, or Weibull with this shape

@@ -222,6 +222,8 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   for (size_t i = 0; i < s.worker_hosts.size(); ++i)
     worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
 
+  validate_failures(s);
+
   // Data before the cost model: the tokenizer decides the vocabulary, and so the parameter count.
   engine::Dataset data;
   if (!s.training && s.model.vocab == 0)  // timing only: no need to train a tokenizer to know its size

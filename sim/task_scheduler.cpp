@@ -26,7 +26,7 @@ double now() { return s4u::Engine::get_clock(); }
 // attempt meets the same fate and the drops do not depend on the order of events.
 bool gradient_dropped(const Scenario& s, int task, int phase) {
   if (s.failures.drop_probability <= 0.0) return false;
-  const uint64_t h = engine::mix_seed(engine::mix_seed(s.seed, 0xd209), static_cast<uint64_t>(task) * 1000003ULL + static_cast<uint64_t>(phase));
+  const uint64_t h = engine::mix_seed(engine::mix_seed(s.failures.seed, 0xd209), static_cast<uint64_t>(task) * 1000003ULL + static_cast<uint64_t>(phase));
   return static_cast<double>(h >> 11) / 9007199254740992.0 < s.failures.drop_probability;
 }
 
@@ -177,7 +177,15 @@ bool TaskScheduler::stalled() {
 
 // ---------------------------------------------------------------- worker
 
-void DipacoWorker::operator()() { guarded(ctx_, "worker " + std::to_string(worker_), [this] { run(); }); }
+void DipacoWorker::operator()() {
+  guarded(ctx_, "worker " + std::to_string(worker_), [this] {
+    try {
+      run();
+    } catch (const simgrid::NetworkFailureException&) {
+      if (!state_.finished) throw;  // once the run is over, the scheduler's closed mailbox is no failure
+    }
+  });
+}
 
 void DipacoWorker::run() {
   auto* self = s4u::Actor::self();
@@ -271,7 +279,14 @@ void DipacoWorker::run_task(const Assignment& a) {
     uploads.push_back(send_async(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
                                  new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped},
                                  state_.module_bytes[static_cast<size_t>(m)]));
-  s4u::Comm::wait_all(uploads);
+  // An upload fails when its executor has moved past the phase for good (the run's last phase
+  // closed under a quorum or deadline): the result was late anyway.
+  for (auto& u : uploads) {
+    try {
+      u->wait();
+    } catch (const simgrid::NetworkFailureException&) {
+    }
+  }
   if (dropped && ctx_.training) state_.own_params[{a.task, a.phase}] = job;
   running = DipacoState::Running{};
 }
