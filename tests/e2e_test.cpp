@@ -2,6 +2,8 @@
 // End to end: the dipaco-sim binary on small scenarios, as a user runs it.
 #include <gtest/gtest.h>
 
+#include "e2e_support.hpp"
+
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -13,47 +15,11 @@
 
 namespace {
 
-const std::string kSource = DIPACO_SOURCE_DIR;
-
-struct Result {
-  int rc = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(DIPACO_BINARY) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-double json_number(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ([-0-9.e+]+)"))) {
-    ADD_FAILURE() << "no number for " << key << " in " << json;
-    return 0.0;
-  }
-  return std::stod(m[1]);
-}
-
-std::filesystem::path out_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + name);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+using e2e::json_number;
+using e2e::kSource;
+using e2e::out_dir;
+using e2e::run;
+using e2e::slurp;
 
 const std::string kTiny = kSource + "/tests/scenarios/tiny-diloco.yaml";
 const std::string kTiming = kSource + "/tests/scenarios/timing-1gbps.yaml";

@@ -11,53 +11,19 @@
 #include <sstream>
 #include <sys/wait.h>
 
+#include "e2e_support.hpp"
 #include "reports/ledger.hpp"
 
 namespace {
 
-const std::string kSource = DIPACO_SOURCE_DIR;
+using e2e::kSource;
+using e2e::run;
+using e2e::slurp;
 const std::string kFailures = kSource + "/tests/scenarios/tiny-failures.yaml";
 const std::string kTinyDipaco = kSource + "/tests/scenarios/tiny-dipaco.yaml";
 
-struct Result {
-  int rc = -1;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(DIPACO_BINARY) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-double number(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ([-0-9.e+]+)"))) {
-    ADD_FAILURE() << "no number for " << key;
-    return -1.0;
-  }
-  return std::stod(m[1]);
-}
-
-std::filesystem::path out_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("dipaco-failures-" + name);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+double number(const std::string& json, const std::string& key) { return e2e::json_number(json, key); }
+std::filesystem::path out_dir(const std::string& name) { return e2e::out_dir("failures-" + name); }
 
 std::vector<dipaco::reports::LedgerRow> ledger(const std::filesystem::path& dir) {
   return dipaco::reports::parse_ledger_csv(slurp(dir / "events.csv"));

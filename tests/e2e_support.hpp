@@ -1,0 +1,60 @@
+// Helpers for the end-to-end tests: run the dipaco-sim binary as a user would, read its outputs.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace e2e {
+
+const std::string kSource = DIPACO_SOURCE_DIR;
+
+struct Result {
+  int rc = -1;
+  std::string output;  // stdout and stderr
+};
+
+inline Result run(const std::string& args) {
+  const std::string cmd = std::string(DIPACO_BINARY) + " " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline double json_number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ([-0-9.e+]+)"))) {
+    ADD_FAILURE() << "no number for " << key << " in " << json;
+    return 0.0;
+  }
+  return std::stod(m[1]);
+}
+
+// A fresh temporary directory for one test's run.
+inline std::filesystem::path out_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + name);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+}  // namespace e2e
