@@ -53,18 +53,19 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
   features.reserve(ids.size() * static_cast<size_t>(dim));
   for (int64_t id : ids)
     features.insert(features.end(), state.train_features.begin() + id * dim, state.train_features.begin() + (id + 1) * dim);
-  const auto current = state.route(features);
   std::vector<int> labels(ids.size(), 0);
   for (int p = 1; p < paths; ++p) {
     const auto& loss = scores[static_cast<size_t>(p)].get();
     for (size_t i = 0; i < ids.size(); ++i)
       if (loss[i] < scores[static_cast<size_t>(labels[i])].get()[i]) labels[i] = p;
   }
-  if (s.dipaco.relabel_margin > 0.0)
+  if (s.dipaco.relabel_margin > 0.0) {
+    const auto current = state.route(features);
     for (size_t i = 0; i < ids.size(); ++i) {
       const auto keep = static_cast<size_t>(current[i]);
       if (scores[keep].get()[i] - scores[static_cast<size_t>(labels[i])].get()[i] <= s.dipaco.relabel_margin) labels[i] = current[i];
     }
+  }
 
   // A path that no router sequence prefers would leave its class nothing to learn: it takes the few
   // sequences it loses by the least margin, from paths that can spare them.

@@ -40,6 +40,7 @@ void TaskScheduler::run() {
   const auto& s = ctx_.scenario;
   holder_.assign(static_cast<size_t>(state_.workers), Lease{});
   idle_.assign(static_cast<size_t>(state_.workers), 0);
+  for (auto* h : ctx_.worker_hosts) all_down_for_good_at_ = std::max(all_down_for_good_at_, state_.failure_plan.down_for_good_at(h));
   s4u::this_actor::sleep_until(state_.start_time);
   last_alive_ = now();
   open_phase(1);
@@ -65,7 +66,10 @@ void TaskScheduler::run() {
       } else {
         auto& held = holder_[static_cast<size_t>(msg->worker)];
         if (msg->done && held.task == msg->task && held.phase == msg->phase && held.attempt == msg->attempt) held = Lease{};
-        if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)]) idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
+        if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)]) {
+          idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
+          waiting_.insert(msg->worker);
+        }
       }
     }
     if (phase_ > s.algorithm.outer_steps) break;
@@ -113,7 +117,10 @@ void TaskScheduler::close_phase(int phase) {
 void TaskScheduler::drain_deaths() {
   for (const auto& d : state_.deaths) {
     auto& held = holder_[static_cast<size_t>(d.worker)];
-    if (idle_[static_cast<size_t>(d.worker)] == d.incarnation) idle_[static_cast<size_t>(d.worker)] = 0;
+    if (idle_[static_cast<size_t>(d.worker)] == d.incarnation) {
+      idle_[static_cast<size_t>(d.worker)] = 0;
+      waiting_.erase(d.worker);
+    }
     if (held.task < 0 || held.incarnation != d.incarnation) continue;
     state_.log(LedgerEvent::Lost, held.phase, -1, held.task, held.attempt, d.worker);
     if (held.phase == phase_) {  // its phase still needs it: a new attempt, at the front of the queue
@@ -126,9 +133,14 @@ void TaskScheduler::drain_deaths() {
 }
 
 void TaskScheduler::dispatch() {
-  for (int w = 0; w < state_.workers && !queue_.empty(); ++w) {
+  for (auto next = waiting_.begin(); next != waiting_.end() && !queue_.empty();) {
+    const int w = *next;
     const int inc = idle_[static_cast<size_t>(w)];
-    if (inc == 0 || !ctx_.worker_hosts[static_cast<size_t>(w)]->is_on()) continue;
+    if (!ctx_.worker_hosts[static_cast<size_t>(w)]->is_on()) {
+      ++next;
+      continue;
+    }
+    next = waiting_.erase(next);
     // The first queued task whose home is this worker, else the first queued task (work stealing).
     auto pick = queue_.begin();
     for (auto it = queue_.begin(); it != queue_.end(); ++it)
@@ -151,20 +163,16 @@ void TaskScheduler::dispatch() {
 }
 
 bool TaskScheduler::stalled() {
-  bool alive = false;
-  double back = 0.0;  // when the last worker host goes down for good (infinity: some come back)
   for (auto* h : ctx_.worker_hosts) {
-    alive = alive || h->is_on();
-    back = std::max(back, state_.failure_plan.down_for_good_at(h));
-  }
-  if (alive) {
-    last_alive_ = now();
-    return false;
+    if (h->is_on()) {
+      last_alive_ = now();
+      return false;
+    }
   }
   const auto& s = ctx_.scenario;
   std::string why;
-  if (std::isfinite(back) && back <= now())
-    why = fmt::format("every worker host is down for good since t = {:.0f} s", back);
+  if (std::isfinite(all_down_for_good_at_) && all_down_for_good_at_ <= now())
+    why = fmt::format("every worker host is down for good since t = {:.0f} s", all_down_for_good_at_);
   else if (now() - last_alive_ > s.failures.stall_s)
     why = fmt::format("no worker host has been up for {:.1f} h (failures.stall_hours is {:g})", (now() - last_alive_) / 3600.0,
                       s.failures.stall_s / 3600.0);

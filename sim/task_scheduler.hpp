@@ -36,10 +36,12 @@ class TaskScheduler {
   std::deque<Lease> queue_;
   std::vector<Lease> holder_;  // per worker: its lease (task -1: none)
   std::vector<int> idle_;      // per worker: the incarnation waiting for work, or 0
+  std::set<int> waiting_;      // the workers whose idle_ is set, in order (dispatch visits only these)
   std::map<std::pair<int, int>, int> attempts_;  // (task, phase) -> attempts dispatched
   std::map<int, int> closed_;                    // phase -> modules that closed it
   int phase_ = 0;
   double last_alive_ = 0.0;
+  double all_down_for_good_at_ = 0.0;  // when the last worker host goes down for good (infinity: never)
 };
 
 class DipacoWorker {
