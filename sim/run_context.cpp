@@ -94,6 +94,7 @@ void RunContext::record_routed(int outer_step, const std::vector<engine::PathRec
   rows.push_back(std::move(all));
   for (auto& r : per_path) rows.push_back(std::move(r));
   report_progress(outer_step, train_loss, now);
+  if (outer_step == a.outer_steps && on_last_row) on_last_row();
 }
 
 void RunContext::record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params) {
@@ -109,6 +110,7 @@ void RunContext::record(int outer_step, std::optional<double> train_loss, std::s
   const double now = p.row.sim_time_s;
   rows.push_back(std::move(p));
   report_progress(outer_step, train_loss, now);
+  if (outer_step == a.outer_steps && on_last_row) on_last_row();
 }
 
 void RunContext::report_progress(int outer_step, std::optional<double> train_loss, double sim_time) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -55,6 +56,10 @@ struct RunContext {
   std::vector<double> compute_seconds;  // per worker
   std::vector<PendingRow> rows;
   std::string error;  // first failure raised inside an actor
+
+  // Called, from the recording actor, right after the last outer step's whole-model row is
+  // recorded: the end of training (summary.json's simulated wall-clock). Energy is read here.
+  std::function<void()> on_last_row;
 
   // Progress.
   bool progress_line = false;

@@ -27,6 +27,7 @@
 #include "sim/diloco_actors.hpp"
 #include "sim/dipaco_actors.hpp"
 #include "sim/dipaco_setup.hpp"
+#include "sim/energy.hpp"
 #include "sim/failures.hpp"
 #include "sim/task_scheduler.hpp"
 #include "reports/ledger.hpp"
@@ -34,6 +35,7 @@
 #include "sim/inspect.hpp"
 #include "sim/routing.hpp"
 #include "sim/network_model.hpp"
+#include "sim/observability.hpp"
 #include "sim/platform.hpp"
 #include "sim/run_context.hpp"
 #include "sim/sync_actors.hpp"
@@ -74,7 +76,10 @@ void prepare_data(const Scenario& s, const engine::Dataset& data, RunContext& ct
 // flags, so that later settings win.
 std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
   // Torch needs ~135 KiB of actor stack per training step; below 1 MiB, SimGrid stacks crash or corrupt.
-  std::vector<std::string> args{"dipaco-sim", "--cfg=contexts/stack-size:8192", "--log=xbt_cfg.thres:warning"};
+  // The energy plugin logs every host's joules at exit and warns once per host without wattages:
+  // summary.json reports both (energy_j, energy_hosts_without_wattage), so keep only its errors.
+  std::vector<std::string> args{"dipaco-sim", "--cfg=contexts/stack-size:8192", "--log=xbt_cfg.thres:warning",
+                                "--log=host_energy.thres:error"};
   for (const auto& c : network_config(s.network)) args.push_back("--cfg=" + c);
   args.insert(args.end(), o.simgrid_args.begin(), o.simgrid_args.end());
   return args;
@@ -89,7 +94,8 @@ double peak_rss_mb() {
 
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
                          const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco,
-                         const std::optional<EarlyStopResult>& early_stop, const std::string& error) {
+                         const std::optional<EarlyStopResult>& early_stop, const std::string& error,
+                         const std::optional<EnergyReading>& energy) {
   const auto& s = ctx.scenario;
   // Training ends with the last outer step; the stop messages after it are not part of the run.
   const double wall = rows.empty() ? s4u::Engine::get_clock() : rows.back().sim_time_s;
@@ -174,7 +180,9 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .number("total_bytes", ctx.total_bytes)
       .integer("synchronisations", ctx.synchronisations)
       .number("compute_seconds", compute)
-      .number("compute_utilisation", utilisation)
+      .number("compute_utilisation", utilisation);
+  add_observability(j, ctx, rows, wall, energy);
+  j
       .integer("trained_params", static_cast<int64_t>(ctx.initial_params.size()))
       .object("cost_model", cost)
       .number("real_seconds", real_seconds)
@@ -205,6 +213,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   }
   auto& engine = *engine_holder;
   if (argc > 1) throw ScenarioError(fmt::format("SimGrid did not understand '{}' (expected --cfg=key:value or --log=...)", argv[1]));
+  enable_energy_plugin();  // before the platform: it attaches to hosts as they are created
   try {
     engine.load_platform(s.platform.string());
   } catch (const std::exception& e) {
@@ -242,6 +251,11 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   ctx.outer_host = outer_host;
   ctx.worker_hosts = worker_hosts;
   ctx.compute_seconds.assign(ctx.worker_hosts.size(), 0.0);
+  std::optional<EnergyReading> energy;  // at the end of training, not at the end of the simulation
+  ctx.on_last_row = [&energy] { energy = read_energy(); };
+  if (const int n = hosts_without_wattage())
+    XBT_WARN("%d hosts of %s have no wattage_per_state property: energy_j is reported as unknown (null)", n,
+                s.platform.string().c_str());
 
   std::unique_ptr<engine::ThreadPool> pool;
   if (s.training) {
@@ -277,6 +291,12 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     for (int m = 0; m < dipaco.structure.module_count(); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
                          DipacoExecutor(ctx, dipaco, m));
+    // The base model's pre-training counts as time and compute on the first worker's host
+    // (dipaco_setup.cpp) while every actor waits for it: run it there as an execution too, so
+    // that energy and the trace see that host busy. Nothing waits on it, so no timing changes.
+    if (dipaco.start_time > 0)
+      s4u::Actor::create("base-pretraining", ctx.worker_hosts[0],
+                         [flops = ctx.cost.host_flops(s.dipaco.base_steps)] { s4u::this_actor::execute(flops); });
     XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
              dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
@@ -310,7 +330,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
   if (is_dipaco) reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
   reports::write_atomically(o.out_dir / "summary.json",
-                            summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop, error));
+                            summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop, error, energy));
   if (!error.empty()) throw std::runtime_error(fmt::format("{} (partial metrics in {})", error, o.out_dir.string()));
 
   RunOutcome out;

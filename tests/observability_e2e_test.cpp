@@ -1,0 +1,80 @@
+// Observability end to end: energy, per-datacentre utilisation, time to target and the Chrome
+// trace, on timing-only runs of the dipaco-sim binary (each well under a second).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "e2e_support.hpp"
+
+namespace {
+
+using e2e::kSource;
+using e2e::run;
+using e2e::slurp;
+using nlohmann::json;
+const std::string kTiming = kSource + "/tests/scenarios/timing-1gbps.yaml";  // DiLoCo, 8 hosts in 2 datacentres
+const std::string kFailures = kSource + "/tests/scenarios/tiny-failures.yaml";  // DiPaCo, 24 hosts, preemptions
+// The wattages of tests/platforms/wan-1gbps.xml and platforms/three-continents.xml.
+constexpr double kIdleW = 100.0, kBusyW = 400.0, kOffW = 10.0;
+
+std::filesystem::path out_dir(const std::string& name) { return e2e::out_dir("obs-" + name); }
+
+json run_summary(const std::string& args, const std::filesystem::path& dir) {
+  const auto r = run("run " + args + " --out " + dir.string());
+  EXPECT_EQ(r.rc, 0) << r.output;
+  return json::parse(slurp(dir / "summary.json"));
+}
+
+double sum_values(const json& object) {
+  double sum = 0.0;
+  for (const auto& [key, value] : object.items()) sum += value.get<double>();
+  return sum;
+}
+
+}  // namespace
+
+TEST(Energy, EqualsIdlePowerOverTheRunPlusBusyPowerOverComputeSeconds) {
+  // DiLoCo: only the 4 workers execute, and nothing fails, so every host draws idle power for the
+  // whole run and busy power while it computes.
+  const auto s = run_summary(kTiming, out_dir("energy-diloco"));
+  const double wall = s["simulated_wall_clock_s"], compute = s["compute_seconds"];
+  ASSERT_GT(compute, 0.0);
+  const double expected = kIdleW * 8 * wall + (kBusyW - kIdleW) * compute;
+  EXPECT_NEAR(s["energy_j"].get<double>(), expected, 1e-6 * expected);
+  EXPECT_EQ(s["energy_at_s"].get<double>(), wall);
+  EXPECT_NEAR(sum_values(s["energy_j_per_datacentre"]), s["energy_j"].get<double>(), 1e-9 * expected);
+  EXPECT_EQ(s["energy_j_per_datacentre"].size(), 2u);
+}
+
+TEST(Energy, CountsPreemptedHostsAtOffPowerAndLostComputeAtBusyPower) {
+  // DiPaCo with preemptions: down hosts draw wattage_off; the compute of lost attempts (and the
+  // base model's pre-training, part of compute_seconds) draws busy power.
+  const auto s = run_summary(kFailures, out_dir("energy-failures"));
+  const double wall = s["simulated_wall_clock_s"], compute = s["compute_seconds"];
+  const auto& f = s["failures"];
+  const double down = f["host_seconds_down"], lost = f["lost_compute_s"];
+  ASSERT_GT(down, 0.0);
+  ASSERT_GT(lost, 0.0);
+  const double expected = kIdleW * 24 * wall + (kBusyW - kIdleW) * (compute + lost) + (kOffW - kIdleW) * down;
+  EXPECT_NEAR(s["energy_j"].get<double>(), expected, 1e-6 * expected);
+  EXPECT_NEAR(sum_values(s["energy_j_per_datacentre"]), s["energy_j"].get<double>(), 1e-9 * expected);
+  EXPECT_EQ(s["energy_j_per_datacentre"].size(), 3u);
+}
+
+TEST(Energy, IsUnknownOnPlatformsWithoutWattages) {
+  // The same platform with its <prop> lines removed: the run still succeeds, energy is null.
+  const auto dir = out_dir("energy-unknown");
+  std::filesystem::create_directories(dir);
+  const auto platform = dir / "no-wattage.xml";
+  std::ofstream(platform) << std::regex_replace(slurp(kSource + "/tests/platforms/wan-1gbps.xml"),
+                                                std::regex(".*<prop id=\"wattage[^\\n]*\\n"), "");
+  ASSERT_EQ(slurp(platform).find("wattage"), std::string::npos);
+  const auto s = run_summary(kTiming + " --set platform=" + platform.string(), dir / "run");
+  EXPECT_TRUE(s["energy_j"].is_null());
+  EXPECT_TRUE(s["energy_j_per_datacentre"].empty());
+  EXPECT_EQ(s["energy_hosts_without_wattage"].get<int>(), 8);
+}
