@@ -1,5 +1,7 @@
 #include "sim/observability.hpp"
 
+#include "sim/platform.hpp"
+
 namespace dipaco::sim {
 
 void add_energy(reports::JsonObject& j, const std::optional<EnergyReading>& energy) {
@@ -16,8 +18,38 @@ void add_energy(reports::JsonObject& j, const std::optional<EnergyReading>& ener
   if (energy->hosts_without_wattage > 0) j.integer("energy_hosts_without_wattage", energy->hosts_without_wattage);
 }
 
-void add_observability(reports::JsonObject& j, const RunContext& /*ctx*/, const std::vector<reports::MetricsRow>& /*rows*/,
-                       double /*wall*/, const std::optional<EnergyReading>& energy) {
+std::map<std::string, double> utilisation_per_datacentre(const std::vector<double>& compute_seconds,
+                                                         const std::vector<std::string>& worker_datacentres, double wall) {
+  std::map<std::string, std::pair<double, int>> busy;  // datacentre -> (compute seconds, workers)
+  for (size_t w = 0; w < compute_seconds.size() && w < worker_datacentres.size(); ++w) {
+    auto& b = busy[worker_datacentres[w]];
+    b.first += compute_seconds[w];
+    b.second += 1;
+  }
+  std::map<std::string, double> out;
+  for (const auto& [dc, b] : busy) out[dc] = wall > 0 ? b.first / (wall * b.second) : 0.0;
+  return out;
+}
+
+std::optional<double> time_to_target(const std::vector<reports::MetricsRow>& rows, std::optional<double> target) {
+  if (!target) return std::nullopt;
+  for (const auto& r : rows)
+    if (r.path < 0 && r.val_loss && *r.val_loss <= *target) return r.sim_time_s;
+  return std::nullopt;
+}
+
+void add_observability(reports::JsonObject& j, const RunContext& ctx, const std::vector<reports::MetricsRow>& rows,
+                       double wall, const std::optional<EnergyReading>& energy) {
+  std::vector<std::string> dcs;
+  for (const auto* h : ctx.worker_hosts) dcs.push_back(datacentre_of(h));
+  reports::JsonObject util;
+  for (const auto& [dc, u] : utilisation_per_datacentre(ctx.compute_seconds, dcs, wall)) util.number(dc, u);
+  j.object("utilisation_per_datacentre", util);
+  const auto& target = ctx.scenario.target_val_loss;
+  if (target) j.number("target_val_loss", *target);
+  else j.null("target_val_loss");
+  if (const auto t = time_to_target(rows, target)) j.number("time_to_target_s", *t);
+  else j.null("time_to_target_s");
   add_energy(j, energy);
 }
 

@@ -414,6 +414,10 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.cost.seq_len = c.integer("seq_len", 0, 0);
     c.finish();
   }
+  {  // observability keys
+    if (top.has("target_val_loss")) s.target_val_loss = top.real("target_val_loss", 0.0, 0.0, 1e6, false);
+    s.trace = top.choice<bool>("trace", true, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
+  }
   top.finish();
   return s;
 }
@@ -541,6 +545,8 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "d_model" << YAML::Value << s.cost.d_model;
   y << YAML::Key << "seq_len" << YAML::Value << s.cost.seq_len;
   y << YAML::EndMap;
+  if (s.target_val_loss) y << YAML::Key << "target_val_loss" << YAML::Value << *s.target_val_loss;
+  y << YAML::Key << "trace" << YAML::Value << (s.trace ? "on" : "off");
   y << YAML::EndMap;
   return std::string(y.c_str()) + "\n";
 }

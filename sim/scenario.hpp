@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -140,6 +141,11 @@ struct Scenario {
   FailureSpec failures;
   CostSpec cost;
   bool training = true;
+  // Observability (README "Outputs"): summary.json's time_to_target_s is the simulated time of the
+  // first whole-model evaluation with val_loss <= target_val_loss (none: not reported); trace.json
+  // (a Chrome trace timeline) is written unless `trace` is off.
+  std::optional<double> target_val_loss;
+  bool trace = true;
 
   int workers() const { return static_cast<int>(worker_hosts.size()); }
 };

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "e2e_support.hpp"
 
@@ -77,4 +78,48 @@ TEST(Energy, IsUnknownOnPlatformsWithoutWattages) {
   EXPECT_TRUE(s["energy_j"].is_null());
   EXPECT_TRUE(s["energy_j_per_datacentre"].empty());
   EXPECT_EQ(s["energy_hosts_without_wattage"].get<int>(), 8);
+}
+
+TEST(Utilisation, PerDatacentreAveragesToTheOverallUtilisation) {
+  // timing-1gbps has two workers in each datacentre, so the overall figure is the plain mean.
+  const auto s = run_summary(kTiming, out_dir("utilisation"));
+  const auto& u = s["utilisation_per_datacentre"];
+  ASSERT_EQ(u.size(), 2u);
+  const double a = u["dc-a"], b = u["dc-b"];
+  EXPECT_GT(a, 0.0);
+  EXPECT_LE(a, 1.0);
+  EXPECT_NEAR((a + b) / 2, s["compute_utilisation"].get<double>(), 1e-12);
+}
+
+TEST(TimeToTarget, IsTheFirstEvaluationAtOrBelowTheTarget) {
+  // A tiny real training run (about a second): first with an unreachable target, then with a
+  // target halfway between its first and last validation losses.
+  const std::string tiny = kSource + "/tests/scenarios/tiny-diloco.yaml";
+  const auto never_dir = out_dir("target-never");
+  const auto never = run_summary(tiny + " --set target_val_loss=0.001", never_dir);
+  EXPECT_EQ(never["target_val_loss"].get<double>(), 0.001);
+  EXPECT_TRUE(never["time_to_target_s"].is_null());
+  // metrics.csv: sim_time_s is column 0, val_loss column 7.
+  std::vector<std::pair<double, double>> rows;
+  std::istringstream csv(slurp(never_dir / "metrics.csv"));
+  std::string line;
+  std::getline(csv, line);
+  while (std::getline(csv, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    rows.emplace_back(std::stod(cells[0]), std::stod(cells[7]));
+  }
+  ASSERT_GE(rows.size(), 3u);
+  const double target = (rows.front().second + rows.back().second) / 2;
+  double expected = -1;
+  for (const auto& [t, loss] : rows)
+    if (loss <= target) {
+      expected = t;
+      break;
+    }
+  ASSERT_GT(expected, 0.0);
+  const auto hit = run_summary(tiny + " --set target_val_loss=" + std::to_string(target), out_dir("target-hit"));
+  EXPECT_NEAR(hit["time_to_target_s"].get<double>(), expected, 1e-6);  // metrics.csv prints 6 decimals
+  EXPECT_NEAR(hit["target_val_loss"].get<double>(), target, 1e-6);
 }
