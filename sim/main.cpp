@@ -155,8 +155,8 @@ int main(int argc, char** argv) {
       fmt::print("validation perplexity {:.3f} -> {:.3f}\n", outcome.initial_val_perplexity, outcome.final_val_perplexity);
     fmt::print("simulated wall-clock {:.1f} s ({:.2f} h), WAN bytes {:.3g}\n", outcome.simulated_seconds,
                outcome.simulated_seconds / 3600.0, outcome.wan_bytes);
-    fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}}}\n", outcome.out_dir.string(),
-               scenario.algorithm.name == dipaco::sim::Algorithm::Dipaco ? ",events.csv" : "");
+    fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}{}}}\n", outcome.out_dir.string(),
+               scenario.algorithm.name == dipaco::sim::Algorithm::Dipaco ? ",events.csv" : "", scenario.trace ? ",trace.json" : "");
     return 0;
   } catch (const dipaco::sim::ScenarioError& e) {
     remove_if_empty();

@@ -24,6 +24,8 @@ class Host;
 
 namespace dipaco::sim {
 
+class TraceRecorder;
+
 struct PendingRow {
   reports::MetricsRow row;
   // Evaluations whose losses combine, weighted by scored tokens, into row.val_loss (DiPaCo's routed
@@ -60,6 +62,7 @@ struct RunContext {
   // Called, from the recording actor, right after the last outer step's whole-model row is
   // recorded: the end of training (summary.json's simulated wall-clock). Energy is read here.
   std::function<void()> on_last_row;
+  TraceRecorder* trace = nullptr;  // sim/transfer.cpp registers every transfer here; null: no trace.json
 
   // Progress.
   bool progress_line = false;

@@ -39,6 +39,7 @@
 #include "sim/platform.hpp"
 #include "sim/run_context.hpp"
 #include "sim/sync_actors.hpp"
+#include "sim/trace_recorder.hpp"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_sim, "dipaco-sim setup and outputs");
 
@@ -309,6 +310,11 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   }
   if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create("outer", ctx.outer_host, DilocoOuter(ctx));
 
+  std::unique_ptr<TraceRecorder> trace;
+  if (s.trace) {
+    trace = std::make_unique<TraceRecorder>(ctx.worker_hosts);
+    ctx.trace = trace.get();
+  }
   engine.run();
   std::string error = ctx.error;
   if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))
@@ -328,6 +334,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
 
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
+  if (trace) reports::write_atomically(o.out_dir / "trace.json", trace->render());
   if (is_dipaco) reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
   reports::write_atomically(o.out_dir / "summary.json",
                             summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop, error, energy));

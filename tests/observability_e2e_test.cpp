@@ -4,8 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -122,4 +124,91 @@ TEST(TimeToTarget, IsTheFirstEvaluationAtOrBelowTheTarget) {
   const auto hit = run_summary(tiny + " --set target_val_loss=" + std::to_string(target), out_dir("target-hit"));
   EXPECT_NEAR(hit["time_to_target_s"].get<double>(), expected, 1e-6);  // metrics.csv prints 6 decimals
   EXPECT_NEAR(hit["target_val_loss"].get<double>(), target, 1e-6);
+}
+
+namespace {
+struct Interval {
+  double begin, end;  // seconds
+};
+// Total length of the union of intervals, clipped to [0, until].
+double covered(std::vector<Interval> v, double until) {
+  std::sort(v.begin(), v.end(), [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+  double total = 0.0, reach = 0.0;
+  for (const auto& i : v) {
+    const double b = std::max(i.begin, reach), e = std::min(i.end, until);
+    if (e > b) total += e - b;
+    reach = std::max(reach, std::min(i.end, until));
+  }
+  return total;
+}
+}  // namespace
+
+TEST(Trace, IsAValidDeterministicTimelineThatAgreesWithTheSummary) {
+  // DiPaCo with preemptions: compute, transfers, hosts going down, WAN links on three continents.
+  const auto a = out_dir("trace-a"), b = out_dir("trace-b");
+  const auto s = run_summary(kFailures, a);
+  run_summary(kFailures, b);
+  const std::string text = slurp(a / "trace.json");
+  EXPECT_EQ(text, slurp(b / "trace.json"));  // same seed, same bytes
+
+  const json t = json::parse(text);
+  EXPECT_EQ(t["displayTimeUnit"], "ms");
+  std::map<std::pair<int, int>, std::string> threads;  // (pid, tid) -> thread name
+  std::map<int, std::string> processes;
+  std::map<std::string, int> names;
+  std::map<std::pair<int, int>, std::vector<Interval>> lanes;
+  std::map<std::string, std::vector<std::pair<double, double>>> counters;  // link -> (ts, bytes)
+  for (const auto& e : t["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "M" && e["name"] == "thread_name") threads[{e["pid"], e["tid"]}] = e["args"]["name"];
+    if (ph == "M" && e["name"] == "process_name") processes[e["pid"]] = e["args"]["name"];
+    if (ph == "C") counters[e["name"]].emplace_back(e["ts"], e["args"]["bytes in flight"]);
+    if (ph != "X") continue;
+    ++names[e["name"]];
+    const double ts = e["ts"], dur = e["dur"];
+    EXPECT_GE(ts, 0.0);
+    EXPECT_GE(dur, 0.0);
+    lanes[{e["pid"], e["tid"]}].push_back({ts, ts + dur});
+  }
+  for (const char* kind : {"compute", "send", "receive", "down", "idle"}) EXPECT_GT(names[kind], 0) << kind;
+  EXPECT_EQ(processes.size(), 4u);  // three datacentres and the WAN links
+  // Every lane is named and holds spans that do not overlap (2 ns of slack for rounding to 1 ns).
+  for (auto& [lane, spans] : lanes) {
+    EXPECT_TRUE(threads.count(lane)) << lane.first << "/" << lane.second;
+    std::sort(spans.begin(), spans.end(), [](const Interval& x, const Interval& y) { return x.begin < y.begin; });
+    for (size_t i = 1; i < spans.size(); ++i) EXPECT_GE(spans[i].begin, spans[i - 1].end - 2e-3);
+  }
+  // WAN counters: one per WAN link, never negative, back to 0 at the end.
+  ASSERT_FALSE(counters.empty());
+  for (const auto& [link, values] : counters) {
+    EXPECT_EQ(link.rfind("wan-", 0), 0u) << link << " is not a WAN link of three-continents.xml";
+    for (const auto& [ts, bytes] : values) EXPECT_GE(bytes, 0.0);
+    EXPECT_EQ(values.back().second, 0.0) << link;
+  }
+
+  // The timeline agrees with summary.json: down time, and energy from busy, down and idle time.
+  const double wall = s["simulated_wall_clock_s"];
+  std::map<std::string, std::vector<Interval>> busy, down;  // by host
+  for (const auto& e : t["traceEvents"]) {
+    if (e["ph"] != "X" || (e["name"] != "compute" && e["name"] != "down")) continue;
+    std::string host = threads[{e["pid"], e["tid"]}];
+    host = host.substr(0, host.find(' '));  // "us-gpu1 2" is us-gpu1's second lane
+    const double ts = e["ts"].get<double>() / 1e6, end = ts + e["dur"].get<double>() / 1e6;
+    (e["name"] == "compute" ? busy : down)[host].push_back({ts, end});
+  }
+  double host_seconds_down = 0.0, energy = kIdleW * 24 * wall;
+  for (const auto& [host, v] : down) {
+    host_seconds_down += covered(v, wall);
+    energy += (kOffW - kIdleW) * covered(v, wall);
+  }
+  for (const auto& [host, v] : busy) energy += (kBusyW - kIdleW) * covered(v, wall);
+  EXPECT_NEAR(host_seconds_down, s["failures"]["host_seconds_down"].get<double>(), 1e-6);
+  EXPECT_NEAR(energy, s["energy_j"].get<double>(), 1e-6 * energy);
+}
+
+TEST(Trace, IsNotWrittenWhenTurnedOff) {
+  const auto dir = out_dir("trace-off");
+  run_summary(kTiming + " --set trace=off", dir);
+  EXPECT_TRUE(std::filesystem::exists(dir / "summary.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "trace.json"));
 }
