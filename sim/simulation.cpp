@@ -256,7 +256,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   ctx.on_last_row = [&energy] { energy = read_energy(); };
   if (const int n = hosts_without_wattage())
     XBT_WARN("%d hosts of %s have no wattage_per_state property: energy_j is reported as unknown (null)", n,
-                s.platform.string().c_str());
+             s.platform.string().c_str());
 
   std::unique_ptr<engine::ThreadPool> pool;
   if (s.training) {
