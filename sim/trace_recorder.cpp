@@ -10,6 +10,7 @@
 #include <simgrid/s4u/Mailbox.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <set>
@@ -76,8 +77,10 @@ struct DetachedSend {
 
 double now() { return s4u::Engine::get_clock(); }
 
-// Microseconds with nanosecond resolution: the same time always prints as the same bytes.
-std::string micros(double seconds) { return fmt::format("{:.3f}", seconds * 1e6); }
+// Times are whole nanoseconds, printed as microseconds: the same time always prints as the same
+// bytes, and a span's duration is end - begin after rounding, so spans that touch still touch.
+int64_t nanos(double seconds) { return std::llround(seconds * 1e9); }
+std::string micros(int64_t ns) { return fmt::format("{}.{:03d}", ns / 1000, ns % 1000); }
 
 }  // namespace
 
@@ -316,7 +319,7 @@ std::string TraceRecorder::render() {
       args = fmt::format("\"{}\":{},\"bytes\":{}", s.kind == Kind::Send ? "to" : "from", reports::json_escape(s.peer->get_name()), s.bytes);
     if (s.cut && s.kind != Kind::Idle && s.kind != Kind::Down) args += std::string(args.empty() ? "" : ",") + "\"cut\":true";
     emit(fmt::format("{{\"ph\":\"X\",\"name\":\"{}\",\"cat\":\"{}\",\"ts\":{},\"dur\":{},\"pid\":{},\"tid\":{},\"args\":{{{}}}}}",
-                     name_of(s.kind), category_of(s.kind), micros(s.begin), micros(s.end - s.begin), p.pid, p.tid, args));
+                     name_of(s.kind), category_of(s.kind), micros(nanos(s.begin)), micros(nanos(s.end) - nanos(s.begin)), p.pid, p.tid, args));
   }
 
   // One counter per WAN link: the bytes of the transfers crossing it, summed at each instant.
@@ -331,7 +334,7 @@ std::string TraceRecorder::render() {
       for (const auto& [t, d] : at) {
         in_flight += d;
         emit(fmt::format("{{\"ph\":\"C\",\"name\":{},\"cat\":\"network\",\"ts\":{},\"pid\":{},\"args\":{{\"bytes in flight\":{}}}}}",
-                         reports::json_escape(link), micros(t), pid, in_flight));
+                         reports::json_escape(link), micros(nanos(t)), pid, in_flight));
       }
     }
   }

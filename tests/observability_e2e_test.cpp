@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -156,7 +157,7 @@ TEST(Trace, IsAValidDeterministicTimelineThatAgreesWithTheSummary) {
   std::map<std::pair<int, int>, std::string> threads;  // (pid, tid) -> thread name
   std::map<int, std::string> processes;
   std::map<std::string, int> names;
-  std::map<std::pair<int, int>, std::vector<Interval>> lanes;
+  std::map<std::pair<int, int>, std::vector<std::pair<int64_t, int64_t>>> lanes;  // nanoseconds
   std::map<std::string, std::vector<std::pair<double, double>>> counters;  // link -> (ts, bytes)
   for (const auto& e : t["traceEvents"]) {
     const std::string ph = e["ph"];
@@ -168,15 +169,17 @@ TEST(Trace, IsAValidDeterministicTimelineThatAgreesWithTheSummary) {
     const double ts = e["ts"], dur = e["dur"];
     EXPECT_GE(ts, 0.0);
     EXPECT_GE(dur, 0.0);
-    lanes[{e["pid"], e["tid"]}].push_back({ts, ts + dur});
+    const int64_t begin_ns = std::llround(ts * 1000), dur_ns = std::llround(dur * 1000);
+    lanes[{e["pid"], e["tid"]}].emplace_back(begin_ns, begin_ns + dur_ns);
   }
   for (const char* kind : {"compute", "send", "receive", "down", "idle"}) EXPECT_GT(names[kind], 0) << kind;
   EXPECT_EQ(processes.size(), 4u);  // three datacentres and the WAN links
-  // Every lane is named and holds spans that do not overlap (2 ns of slack for rounding to 1 ns).
+  // Every lane is named and holds spans that do not overlap (times are whole nanoseconds, and a
+  // span ends exactly where the next one on its lane may begin).
   for (auto& [lane, spans] : lanes) {
     EXPECT_TRUE(threads.count(lane)) << lane.first << "/" << lane.second;
-    std::sort(spans.begin(), spans.end(), [](const Interval& x, const Interval& y) { return x.begin < y.begin; });
-    for (size_t i = 1; i < spans.size(); ++i) EXPECT_GE(spans[i].begin, spans[i - 1].end - 2e-3);
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) EXPECT_GE(spans[i].first, spans[i - 1].second);
   }
   // WAN counters: one per WAN link, never negative, back to 0 at the end.
   ASSERT_FALSE(counters.empty());
