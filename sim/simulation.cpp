@@ -292,15 +292,15 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     for (int m = 0; m < dipaco.structure.module_count(); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
                          DipacoExecutor(ctx, dipaco, m));
+    XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
+             dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
+             static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
     // The base model's pre-training counts as time and compute on the first worker's host
     // (dipaco_setup.cpp) while every actor waits for it: run it there as an execution too, so
     // that energy and the trace see that host busy. Nothing waits on it, so no timing changes.
     if (dipaco.start_time > 0)
       s4u::Actor::create("base-pretraining", ctx.worker_hosts[0],
                          [flops = ctx.cost.host_flops(s.dipaco.base_steps)] { s4u::this_actor::execute(flops); });
-    XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
-             dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
-             static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
   }
   for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {
     auto* host = ctx.worker_hosts[static_cast<size_t>(i)];
