@@ -23,6 +23,11 @@ std::vector<int> DipacoState::route(const std::vector<float>& features) const {
   return linear_router ? engine::route_all(*linear_router, features) : route_rows(routers, features);
 }
 
+bool DipacoState::active(const Scenario& s, int task, int phase) const {
+  const int replicas = s.algorithm.replicas_per_path;
+  return task % replicas < active_replicas(s.dipaco.compute_schedule, replicas, phase, s.algorithm.outer_steps);
+}
+
 engine::PathRecipe DipacoState::recipe(int path, const std::vector<std::shared_ptr<const engine::ParamVector>>& modules) const {
   engine::PathRecipe r{layout.get(), {}};
   for (int s = 0; s < structure.segments(); ++s) r.segments.push_back(modules[static_cast<size_t>(structure.module_of(path, s))]);
@@ -41,10 +46,6 @@ void DipacoExecutor::run() {
   const auto& through = state_.tasks_through_module[static_cast<size_t>(module_)];
   const int segment = state_.structure.segment_of_module(module_);
   const bool inner_moments = s.dipaco.inner_state == InnerState::Module;
-  const size_t expected = through.size();
-  const size_t needed = s.dipaco.phase_policy == PhasePolicy::Quorum
-                            ? std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)))
-                            : expected;
   s4u::this_actor::sleep_until(state_.start_time);
   if (module_ == 0) record_dipaco_phase(ctx_, state_, 0);  // the base model, routed
   // One receive stays posted across phases: a deadline must not cancel a result in flight (it
@@ -52,6 +53,11 @@ void DipacoExecutor::run() {
   ContributionMessage* incoming = nullptr;
   auto pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
   for (int phase = 1; phase <= s.algorithm.outer_steps; ++phase) {
+    size_t expected = 0;  // the tasks through this module that train this phase
+    for (int t : through) expected += state_.active(s, t, phase) ? 1 : 0;
+    const size_t needed = s.dipaco.phase_policy == PhasePolicy::Quorum
+                              ? std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)))
+                              : expected;
     const double deadline = s.dipaco.phase_policy == PhasePolicy::Deadline ? s4u::Engine::get_clock() + s.dipaco.deadline_s : -1.0;
     // Online averaging: a running weighted sum, updated as each task's version arrives (arrival
     // order is the simulation's, so it is the same on every run).

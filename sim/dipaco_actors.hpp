@@ -108,6 +108,10 @@ struct DipacoState {
   std::vector<std::shared_future<std::vector<float>>> reroute_losses;  // per path
   std::shared_future<std::vector<float>> reroute_features;
 
+  // Whether `task` trains in `phase` under the scenario's compute schedule (its replica index is
+  // below the phase's active replicas).
+  bool active(const Scenario& s, int task, int phase) const;
+
   // The path of each feature row under the current router.
   std::vector<int> route(const std::vector<float>& features) const;
   // Path p as the given per-module snapshots.

@@ -347,6 +347,13 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.dipaco.deadline_s = d.real_or_inf("deadline_s", s.dipaco.deadline_s, 0.0, 1.0);
     if (s.dipaco.phase_policy == PhasePolicy::Deadline && !std::isfinite(s.dipaco.deadline_s))
       d.fail(d.raw("phase_policy"), "deadline_s", "phase_policy deadline needs a finite deadline_s (seconds after the phase opens)");
+    s.dipaco.compute_schedule = d.choice<ComputeSchedule>("compute_schedule", ComputeSchedule::Constant,
+                                                          {{"constant", ComputeSchedule::Constant}, {"doubling", ComputeSchedule::Doubling},
+                                                           {"halving", ComputeSchedule::Halving}, {"ramp_up", ComputeSchedule::RampUp},
+                                                           {"ramp_down", ComputeSchedule::RampDown}});
+    if (s.dipaco.compute_schedule != ComputeSchedule::Constant && s.algorithm.replicas_per_path < 2)
+      d.fail(d.raw("compute_schedule"), "compute_schedule",
+             "varies the replicas of each path, so it needs algorithm.replicas_per_path of 2 or more (or use constant)");
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
@@ -495,6 +502,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "relabel_margin" << YAML::Value << s.dipaco.relabel_margin;
   y << YAML::Key << "early_stopping_fraction" << YAML::Value << s.dipaco.early_stopping_fraction;
   y << YAML::Key << "phase_policy" << YAML::Value << to_string(s.dipaco.phase_policy);
+  y << YAML::Key << "compute_schedule" << YAML::Value << to_string(s.dipaco.compute_schedule);
   y << YAML::Key << "quorum" << YAML::Value << s.dipaco.quorum;
   if (std::isfinite(s.dipaco.deadline_s)) y << YAML::Key << "deadline_s" << YAML::Value << s.dipaco.deadline_s;
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;

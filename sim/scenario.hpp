@@ -13,6 +13,7 @@
 #include "engine/dataset.hpp"
 #include "engine/outer_optimizer.hpp"
 #include "engine/paths.hpp"
+#include "sim/compute_schedule.hpp"
 
 namespace dipaco::sim {
 
@@ -95,6 +96,8 @@ struct DipacoSpec {
   // Per-path early stopping: this fraction of each path's shard is held out; the path's checkpoint
   // with the lowest held-out loss (at evaluation phases) is kept and reported. 0 = off.
   double early_stopping_fraction = 0.0;
+  // Adaptive compute: how many of each path's replicas train in each phase (sim/compute_schedule.hpp).
+  ComputeSchedule compute_schedule = ComputeSchedule::Constant;
 };
 
 // Failures, all seeded. Worker hosts that run no executor are preemptible; a preempted host's

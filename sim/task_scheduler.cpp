@@ -89,7 +89,8 @@ void TaskScheduler::open_phase(int phase) {
       versions.push_back(ctx_.training ? std::make_shared<const engine::ParamVector>(state_.store->module(m)) : nullptr);
   }
   state_.phases[phase];  // workers record their losses here while it is open
-  for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t) queue_.push_back({t, phase, 1, 0});
+  for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t)
+    if (state_.active(ctx_.scenario, t, phase)) queue_.push_back({t, phase, 1, 0});
 }
 
 void TaskScheduler::close_phase(int phase) {
