@@ -34,7 +34,9 @@ struct DipacoState {
     double weight = 1.0;                         // shard size
   };
   std::vector<Task> tasks;
-  int workers = 0;
+  int workers = 0;          // primary workers first, then the backup pool
+  int primary_workers = 0;
+  int64_t backup_tasks = 0;  // attempts dispatched to the backup pool
   std::vector<simgrid::s4u::Host*> task_hosts;       // the host of each task's home worker (which takes it first)
   std::vector<std::vector<int>> tasks_through_module;
   std::vector<simgrid::s4u::Host*> executor_hosts;   // per module

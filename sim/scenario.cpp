@@ -354,6 +354,14 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     if (s.dipaco.compute_schedule != ComputeSchedule::Constant && s.algorithm.replicas_per_path < 2)
       d.fail(d.raw("compute_schedule"), "compute_schedule",
              "varies the replicas of each path, so it needs algorithm.replicas_per_path of 2 or more (or use constant)");
+    const YAML::Node backup = d.raw("backup_workers");
+    if (backup && !backup.IsNull()) {
+      if (!backup.IsSequence()) d.fail(backup, "backup_workers", "expected a list of host names, one backup worker each");
+      for (const auto& h : backup) {
+        if (!h.IsScalar()) d.fail(h, "backup_workers", "entries must be host names");
+        s.dipaco.backup_workers.push_back(h.as<std::string>());
+      }
+    }
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
@@ -400,6 +408,12 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
       if (spec.file.is_relative()) spec.file = file.parent_path() / spec.file;
       tr.finish();
       s.failures.traces.push_back(spec);
+    }
+    if (f.has("backup_preemption")) {
+      auto b = f.child("backup_preemption");
+      s.failures.backup_mtbf_s = b.real_or_inf("mtbf_hours", s.failures.mtbf_s, 0.0, 3600.0);
+      s.failures.backup_mttr_s = b.real("mttr_hours", s.failures.mttr_s / 3600.0, 0.0, 1e6, false) * 3600.0;
+      b.finish();
     }
     s.failures.drop_probability = f.real("drop_probability", 0.0, 0.0, 1.0);
     if (s.failures.drop_probability >= 1.0) f.fail(f.raw("drop_probability"), "drop_probability", "1 would drop every outer gradient; use a value below 1");
@@ -503,6 +517,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "early_stopping_fraction" << YAML::Value << s.dipaco.early_stopping_fraction;
   y << YAML::Key << "phase_policy" << YAML::Value << to_string(s.dipaco.phase_policy);
   y << YAML::Key << "compute_schedule" << YAML::Value << to_string(s.dipaco.compute_schedule);
+  if (!s.dipaco.backup_workers.empty()) y << YAML::Key << "backup_workers" << YAML::Value << YAML::Flow << s.dipaco.backup_workers;
   y << YAML::Key << "quorum" << YAML::Value << s.dipaco.quorum;
   if (std::isfinite(s.dipaco.deadline_s)) y << YAML::Key << "deadline_s" << YAML::Value << s.dipaco.deadline_s;
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
@@ -517,6 +532,13 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "weibull_shape" << YAML::Value << s.failures.weibull_shape;
   y << YAML::Key << "scope" << YAML::Value << (s.failures.per_datacentre ? "datacentre" : "host");
   y << YAML::EndMap;
+  if (!std::isnan(s.failures.backup_mtbf_s)) {
+    y << YAML::Key << "backup_preemption" << YAML::Value << YAML::BeginMap;
+    if (std::isfinite(s.failures.backup_mtbf_s)) y << YAML::Key << "mtbf_hours" << YAML::Value << s.failures.backup_mtbf_s / 3600.0;
+    else y << YAML::Key << "mtbf_hours" << YAML::Value << "inf";
+    y << YAML::Key << "mttr_hours" << YAML::Value << s.failures.backup_mttr_s / 3600.0;
+    y << YAML::EndMap;
+  }
   if (!s.failures.outages.empty()) {
     y << YAML::Key << "outages" << YAML::Value << YAML::BeginSeq;
     for (const auto& o : s.failures.outages) {

@@ -98,6 +98,10 @@ struct DipacoSpec {
   double early_stopping_fraction = 0.0;
   // Adaptive compute: how many of each path's replicas train in each phase (sim/compute_schedule.hpp).
   ComputeSchedule compute_schedule = ComputeSchedule::Constant;
+  // The paper's backup pool: low-priority workers, one per host listed. The scheduler hands them
+  // work only once every waiting primary worker has some, so they pick up re-queued tasks and any
+  // backlog; their hosts fail under failures.backup_preemption.
+  std::vector<std::string> backup_workers;
 };
 
 // Failures, all seeded. Worker hosts that run no executor are preemptible; a preempted host's
@@ -121,10 +125,15 @@ struct FailureSpec {
   double horizon_s = 1000 * 3600.0;  // failures are drawn up to this simulated time
   std::vector<OutageSpec> outages;
   std::vector<TraceSpec> traces;
+  double backup_mtbf_s = std::numeric_limits<double>::quiet_NaN();  // backup pool hosts; NaN: as mtbf_s
+  double backup_mttr_s = std::numeric_limits<double>::quiet_NaN();  // NaN: as mttr_s
   double drop_probability = 0.0;  // each outer gradient is lost with this probability (DiLoCo's Fig. 8)
   double heartbeat_s = 60.0;      // how often the task scheduler looks for lost workers
   double stall_s = 24 * 3600.0;      // no live worker for this long with work pending: the run fails
-  bool host_failures() const { return mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() || !traces.empty(); }
+  bool host_failures() const {
+    return mtbf_s < std::numeric_limits<double>::infinity() || backup_mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() ||
+           !traces.empty();
+  }
 };
 
 struct Scenario {

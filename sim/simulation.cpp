@@ -163,6 +163,15 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .number("goodput", useful + dipaco->lost_flops > 0 ? useful / (useful + dipaco->lost_flops) : 1.0);
       j.object("failures", f);
     }
+    if (dipaco->workers > dipaco->primary_workers) {
+      double backup_compute = 0.0;
+      for (size_t w = static_cast<size_t>(dipaco->primary_workers); w < ctx.compute_seconds.size(); ++w) backup_compute += ctx.compute_seconds[w];
+      reports::JsonObject b;
+      b.integer("workers", dipaco->workers - dipaco->primary_workers)
+          .integer("attempts_dispatched", dipaco->backup_tasks)
+          .number("compute_s", backup_compute);
+      j.object("backup_pool", b);
+    }
     if (const auto& d = dipaco->discriminative) {
       reports::JsonObject em;
       em.integer("after_phase", d->phase).number("router_accuracy", d->router_accuracy).number("moved_fraction", d->moved_fraction);
@@ -269,7 +278,8 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
                                   std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
       if (!infrastructure && std::find(preemptible.begin(), preemptible.end(), h) == preemptible.end()) preemptible.push_back(h);
     }
-    dipaco.failure_plan = install_failures(s, preemptible);
+    const std::vector<s4u::Host*> backup(ctx.worker_hosts.begin() + dipaco.primary_workers, ctx.worker_hosts.end());
+    dipaco.failure_plan = install_failures(s, preemptible, backup);
     s4u::Actor::create("scheduler", dipaco.scheduler_host, TaskScheduler(ctx, dipaco));
     for (int w = 0; w < dipaco.workers; ++w)
       s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], DipacoWorker(ctx, dipaco, w))

@@ -141,19 +141,29 @@ void TaskScheduler::dispatch() {
       ++next;
       continue;
     }
-    next = waiting_.erase(next);
-    // The first queued task whose home is this worker, else the first queued task (work stealing).
-    auto pick = queue_.begin();
-    for (auto it = queue_.begin(); it != queue_.end(); ++it)
-      if (state_.tasks[static_cast<size_t>(it->task)].worker == w) {
+    // A primary worker takes the first queued task whose home it is, else the first queued task
+    // (work stealing). The backup pool takes only tasks whose home worker is busy or down.
+    auto pick = queue_.end();
+    const bool backup = w >= state_.primary_workers;
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      const int home = state_.tasks[static_cast<size_t>(it->task)].worker;
+      if (backup ? holder_[static_cast<size_t>(home)].task >= 0 || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on() : home == w) {
         pick = it;
         break;
       }
+    }
+    if (pick == queue_.end() && !backup) pick = queue_.begin();
+    if (pick == queue_.end()) {
+      ++next;
+      continue;
+    }
+    next = waiting_.erase(next);
     Lease lease = *pick;
     queue_.erase(pick);
     lease.attempt = ++attempts_[{lease.task, lease.phase}];
     lease.incarnation = inc;
     holder_[static_cast<size_t>(w)] = lease;
+    if (backup) ++state_.backup_tasks;
     idle_[static_cast<size_t>(w)] = 0;
     state_.log(LedgerEvent::Dispatch, lease.phase, -1, lease.task, lease.attempt, w);
     auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};

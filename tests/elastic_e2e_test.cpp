@@ -52,4 +52,32 @@ TEST(Elastic, ComputeScheduleQueuesOnlyTheActiveReplicasAndUpdatesAverageThem) {
   EXPECT_NE(bad_run.output.find("replicas_per_path"), std::string::npos) << bad_run.output;
 }
 
+TEST(Elastic, TheBackupPoolOnlyPicksUpWorkThePrimaryWorkersCannotTake) {
+  const std::string base = "run " + kFailures + " --set dipaco.workers=4 ";
+  const std::string backup = "--set dipaco.backup_workers=[us-gpu5,eu-gpu5] ";
+  const auto calm = e2e::out_dir("elastic-backup-calm"), with = e2e::out_dir("elastic-backup"), without = e2e::out_dir("elastic-nobackup");
+  ASSERT_EQ(run(base + backup + "--set failures.preemption.mtbf_hours=inf --out " + calm.string()).rc, 0);
+  const auto r = run(base + backup + "--out " + with.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  ASSERT_EQ(run(base + "--out " + without.string()).rc, 0);
+  // Without failures every primary worker takes its own task: the low-priority pool never runs one.
+  for (const auto& row : ledger(calm))
+    if (row.event == LedgerEvent::Dispatch) EXPECT_LT(row.worker, 4) << "phase " << row.phase << " task " << row.task;
+  // With preemptions it picks up re-queued work, the ledger stays exactly-once, and the run ends sooner.
+  const auto rows = ledger(with);
+  const auto bad = dipaco::reports::check_ledger(rows, true);
+  EXPECT_TRUE(bad.empty()) << bad.front();
+  const int on_backup = static_cast<int>(std::count_if(rows.begin(), rows.end(), [](const auto& row) {
+    return row.event == LedgerEvent::Dispatch && row.worker >= 4;
+  }));
+  EXPECT_GT(on_backup, 0);
+  const auto summary = slurp(with / "summary.json");
+  EXPECT_EQ(e2e::json_number(summary, "attempts_dispatched"), on_backup);
+  EXPECT_LT(e2e::json_number(summary, "simulated_wall_clock_s"), e2e::json_number(slurp(without / "summary.json"), "simulated_wall_clock_s"));
+  // A backup host that already runs a primary worker is an input error.
+  const auto clash = run(base + "--set dipaco.backup_workers=[us-gpu1] --out " + e2e::out_dir("elastic-clash").string());
+  EXPECT_EQ(clash.rc, 2) << clash.output;
+  EXPECT_NE(clash.output.find("dipaco.backup_workers[0]"), std::string::npos) << clash.output;
+}
+
 }  // namespace

@@ -60,7 +60,8 @@ TEST(Failures, PreemptedTasksAreReexecutedExactlyOnceAndTheRunIsReproducible) {
 }
 
 TEST(Failures, LedgerInvariantsHoldOnOneHundredRandomFailureSchedules) {
-  // Property test: random seeds, failure rates, repair times, outages and phase policies.
+  // Property test: random seeds, failure rates, repair times, outages, phase policies, backup pools
+  // and compute schedules.
   std::mt19937 rng(2026);
   const auto dir = out_dir("property");
   int lost = 0, late = 0;
@@ -77,6 +78,9 @@ TEST(Failures, LedgerInvariantsHoldOnOneHundredRandomFailureSchedules) {
     if (policy == 1) args += " --set dipaco.phase_policy=quorum --set dipaco.quorum=0.5";
     if (policy == 2) args += " --set dipaco.phase_policy=deadline --set dipaco.deadline_s=" + std::to_string(100 + rng() % 300);
     if (rng() % 3 == 0) args += " --set failures.drop_probability=0.3";
+    // The elastic pool too: a backup pool with its own failure rate, and a varying replica count.
+    if (rng() % 3 == 0) args += " --set dipaco.backup_workers=[us-gpu5,asia-gpu5] --set failures.backup_preemption.mtbf_hours=0.2";
+    if (rng() % 3 == 0) args += " --set algorithm.replicas_per_path=2 --set dipaco.compute_schedule=" + std::string(rng() % 2 ? "ramp_down" : "doubling");
     const auto r = run(args);
     ASSERT_EQ(r.rc, 0) << args << "\n" << r.output;
     const auto rows = ledger(dir);
