@@ -158,6 +158,11 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
   }
   state.scheduler_host = ctx.outer_host;
+  state.module_epoch.assign(static_cast<size_t>(modules), 0);
+  state.module_phase.assign(static_cast<size_t>(modules), 1);
+  for (int m = 0; m < modules && s.checkpoints.module_every_phases > 0; ++m)
+    state.module_checkpoint.push_back({0, state.store ? std::make_shared<const engine::ModuleStore::ModuleState>(state.store->save(m)) : nullptr});
+  if (!s.checkpoints.storage.empty()) state.storage_host = host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
   // The base model's pre-training counts in simulated time and compute, on the first worker's host.
   state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
   ctx.compute_seconds[0] += state.start_time;

@@ -415,6 +415,7 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
       s.failures.backup_mttr_s = b.real("mttr_hours", s.failures.mttr_s / 3600.0, 0.0, 1e6, false) * 3600.0;
       b.finish();
     }
+    s.failures.executors_fail = f.get<bool>("executors_fail", false, "true or false");
     s.failures.drop_probability = f.real("drop_probability", 0.0, 0.0, 1.0);
     if (s.failures.drop_probability >= 1.0) f.fail(f.raw("drop_probability"), "drop_probability", "1 would drop every outer gradient; use a value below 1");
     s.failures.heartbeat_s = f.real("heartbeat_s", s.failures.heartbeat_s, 0.0, 1e9, false);
@@ -423,6 +424,20 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     f.finish();
     if ((s.failures.host_failures() || s.failures.drop_probability > 0) && s.algorithm.name != Algorithm::Dipaco)
       f.fail(f.raw("drop_probability"), "preemption", "failures are simulated on the dipaco code path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)");
+  }
+  {
+    auto c = top.child("checkpoints");
+    s.checkpoints.storage = c.text("storage", "");
+    s.checkpoints.module_every_phases = c.integer("module_every_phases", 0, 0);
+    s.checkpoints.inner_every_steps = c.integer("inner_every_steps", 0, 0);
+    c.finish();
+    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.checkpoints.storage.empty())
+      c.fail(root["checkpoints"], "storage", "is required when checkpoints are on (the host that stores them)");
+    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.algorithm.name != Algorithm::Dipaco)
+      c.fail(root["checkpoints"], "storage", "checkpoints are simulated on the dipaco code path; write DiLoCo as a dipaco level spec");
+    if (s.failures.executors_fail && s.checkpoints.module_every_phases == 0)
+      c.fail(root["failures"], "module_every_phases",
+             "failures.executors_fail needs module checkpoints to recover from: set checkpoints.module_every_phases (and storage)");
   }
   {
     auto c = top.child("cost");
@@ -557,10 +572,16 @@ std::string scenario_to_yaml(const Scenario& s) {
         << tr.file.string() << YAML::EndMap;
     y << YAML::EndSeq;
   }
+  y << YAML::Key << "executors_fail" << YAML::Value << s.failures.executors_fail;
   y << YAML::Key << "drop_probability" << YAML::Value << s.failures.drop_probability;
   y << YAML::Key << "heartbeat_s" << YAML::Value << s.failures.heartbeat_s;
   y << YAML::Key << "stall_hours" << YAML::Value << s.failures.stall_s / 3600.0;
   y << YAML::Key << "horizon_hours" << YAML::Value << s.failures.horizon_s / 3600.0;
+  y << YAML::EndMap;
+  y << YAML::Key << "checkpoints" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "storage" << YAML::Value << s.checkpoints.storage;
+  y << YAML::Key << "module_every_phases" << YAML::Value << s.checkpoints.module_every_phases;
+  y << YAML::Key << "inner_every_steps" << YAML::Value << s.checkpoints.inner_every_steps;
   y << YAML::EndMap;
   y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "mfu" << YAML::Value << s.cost.mfu;

@@ -127,13 +127,24 @@ struct FailureSpec {
   std::vector<TraceSpec> traces;
   double backup_mtbf_s = std::numeric_limits<double>::quiet_NaN();  // backup pool hosts; NaN: as mtbf_s
   double backup_mttr_s = std::numeric_limits<double>::quiet_NaN();  // NaN: as mttr_s
+  bool executors_fail = false;  // executor hosts are preemptible too; they recover from module checkpoints
   double drop_probability = 0.0;  // each outer gradient is lost with this probability (DiLoCo's Fig. 8)
   double heartbeat_s = 60.0;      // how often the task scheduler looks for lost workers
   double stall_s = 24 * 3600.0;      // no live worker for this long with work pending: the run fails
   bool host_failures() const {
+    if (executors_fail) return mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() || !traces.empty();
     return mtbf_s < std::numeric_limits<double>::infinity() || backup_mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() ||
            !traces.empty();
   }
+};
+
+// Checkpoints to a storage host, as simulated bytes (DiPaCo only). Executors save their module's
+// state every `module_every_phases` phases and recover from the last one when their host restarts;
+// workers save their inner state every `inner_every_steps` steps, so that a preempted task resumes.
+struct CheckpointSpec {
+  std::string storage;  // host name; required when either interval is set
+  int module_every_phases = 0;  // 0: never
+  int inner_every_steps = 0;    // 0: never
 };
 
 struct Scenario {
@@ -150,6 +161,7 @@ struct Scenario {
   engine::OuterOptConfig outer;
   DipacoSpec dipaco;
   FailureSpec failures;
+  CheckpointSpec checkpoints;
   CostSpec cost;
   bool training = true;
 

@@ -163,6 +163,16 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .number("goodput", useful + dipaco->lost_flops > 0 ? useful / (useful + dipaco->lost_flops) : 1.0);
       j.object("failures", f);
     }
+    if (dipaco->storage_host) {
+      reports::JsonObject c;
+      c.string("storage", dipaco->storage_host->get_name())
+          .integer("inner_checkpoints", dipaco->inner_checkpoints)
+          .integer("resumed_steps", dipaco->resumed_steps)
+          .integer("module_checkpoints", dipaco->module_checkpoints)
+          .integer("executor_recoveries", dipaco->executor_recoveries)
+          .integer("tasks_redone_after_recovery", dipaco->redone_after_recovery);
+      j.object("checkpoints", c);
+    }
     if (dipaco->workers > dipaco->primary_workers) {
       double backup_compute = 0.0;
       for (size_t w = static_cast<size_t>(dipaco->primary_workers); w < ctx.compute_seconds.size(); ++w) backup_compute += ctx.compute_seconds[w];
@@ -271,11 +281,13 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
       out.out_dir = o.out_dir;
       return out;
     }
-    // Preemptible: worker hosts that run no executor and not the scheduler.
-    std::vector<s4u::Host*> preemptible;
-    for (auto* h : ctx.worker_hosts) {
-      const bool infrastructure = h == dipaco.scheduler_host ||
-                                  std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
+    // Preemptible: worker hosts that run no executor (unless executors fail too), not the scheduler
+    // and not the checkpoint store.
+    std::vector<s4u::Host*> preemptible, candidates = ctx.worker_hosts;
+    if (s.failures.executors_fail) candidates.insert(candidates.end(), dipaco.executor_hosts.begin(), dipaco.executor_hosts.end());
+    for (auto* h : candidates) {
+      const bool executor = std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
+      const bool infrastructure = h == dipaco.scheduler_host || h == dipaco.storage_host || (executor && !s.failures.executors_fail);
       if (!infrastructure && std::find(preemptible.begin(), preemptible.end(), h) == preemptible.end()) preemptible.push_back(h);
     }
     const std::vector<s4u::Host*> backup(ctx.worker_hosts.begin() + dipaco.primary_workers, ctx.worker_hosts.end());
@@ -286,7 +298,8 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
           ->set_auto_restart(true);
     for (int m = 0; m < dipaco.structure.module_count(); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
-                         DipacoExecutor(ctx, dipaco, m));
+                         DipacoExecutor(ctx, dipaco, m))
+          ->set_auto_restart(s.failures.executors_fail);
     XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
              dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
