@@ -1,5 +1,6 @@
 #include "sim/transfer.hpp"
 
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Host.hpp>
 
@@ -31,6 +32,10 @@ void send_detached(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Hos
 namespace dipaco::sim {
 
 simgrid::s4u::CommPtr pull_async(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes) {
+  // SimGrid asserts (aborts) on a transfer from a host that is off: fail it the way a transfer
+  // whose host dies midway fails.
+  if (!from->is_on() || !to->is_on())
+    throw simgrid::NetworkFailureException(XBT_THROW_POINT, "transfer from " + from->get_name() + " to " + to->get_name() + ": a host is off");
   count(ctx, from, to, bytes);
   return simgrid::s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(bytes));
 }

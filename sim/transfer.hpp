@@ -24,6 +24,7 @@ namespace dipaco::sim {
 void send_detached(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                    const std::function<void(void*)>& cleanup);
 
+// Throws simgrid::NetworkFailureException at once if either host is off.
 simgrid::s4u::CommPtr pull_async(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
 
 }  // namespace dipaco::sim
