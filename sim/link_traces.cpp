@@ -154,10 +154,14 @@ PlatformTraces scan_platform_traces(const std::filesystem::path& xml) {
       if (!fresh)
         throw ScenarioError(fmt::format("{}: this file is already named at {} (SimGrid defines a profile once per file name: "
                                         "give each element its own copy)", what, first->second));
-      // SimGrid's search path: absolute as is; else the current directory, then the XML's directory.
+      // SimGrid 3.32 opens an absolute path and then reopens the same stream along its search
+      // path, which fails: absolute paths abort the load.
       const std::filesystem::path p(written);
-      std::vector<std::filesystem::path> candidates{p};
-      if (p.is_relative()) candidates.push_back(xml.parent_path() / p);
+      if (p.is_absolute())
+        throw ScenarioError(fmt::format("{}: SimGrid 3.32 cannot open absolute trace paths: give the path relative to the platform file",
+                                        what));
+      // Its search path: the current directory, then the XML's directory.
+      const std::vector<std::filesystem::path> candidates{p, xml.parent_path() / p};
       for (const auto& c : candidates)
         if (std::ifstream(c)) {
           t.file = c;
@@ -165,8 +169,7 @@ PlatformTraces scan_platform_traces(const std::filesystem::path& xml) {
         }
       if (t.file.empty())
         throw ScenarioError(fmt::format("{}: cannot read '{}' (relative paths are looked up in the current directory, then next to "
-                                        "the platform file): fix the path or add the file", what,
-                                        (p.is_relative() ? xml.parent_path() / p : p).string()));
+                                        "the platform file): fix the path or add the file", what, (xml.parent_path() / p).string()));
       std::ifstream f(t.file);
       std::stringstream content;
       content << f.rdbuf();

@@ -62,10 +62,11 @@ struct RunContext {
   std::vector<double> compute_seconds;  // per worker
   std::vector<PendingRow> rows;
   std::string error;  // first failure raised inside an actor
-  // Link failures: transfers issued again, the bytes they re-sent (also in total_bytes / wan_bytes),
-  // and transfers given up (with the first one's reason).
-  int64_t link_retries = 0;
-  double retried_bytes = 0.0, retried_wan_bytes = 0.0;
+  // Link failures: transfer attempts that a down link broke in flight or kept from starting, the
+  // attempts made again after one, the bytes of attempts broken in flight (counted in total_bytes /
+  // wan_bytes, and sent again in full), and transfers given up (with the first one's reason).
+  int64_t link_failures = 0, link_retries = 0;
+  double wasted_bytes = 0.0, wasted_wan_bytes = 0.0;
   int64_t abandoned_transfers = 0;
   std::string first_abandoned;
 

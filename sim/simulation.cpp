@@ -180,9 +180,10 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
     n.integer("links_with_state_profile", static_cast<int64_t>(ctx.platform_traces.links_with("state_file")))
         .integer("links_with_bandwidth_profile", static_cast<int64_t>(ctx.platform_traces.links_with("bandwidth_file")))
         .number("link_seconds_down", down)
+        .integer("failed_attempts", ctx.link_failures)
         .integer("retries", ctx.link_retries)
-        .number("retried_bytes", ctx.retried_bytes)
-        .number("retried_wan_bytes", ctx.retried_wan_bytes)
+        .number("wasted_bytes", ctx.wasted_bytes)
+        .number("wasted_wan_bytes", ctx.wasted_wan_bytes)
         .integer("abandoned_transfers", ctx.abandoned_transfers);
     j.object("network_faults", n);
   }

@@ -92,7 +92,7 @@ Transfer Transfer::message(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receive
   t.discard_ = std::move(discard);
   // A put that failed was never received: sending the same payload again delivers it once.
   t.start_ = [&ctx, to, receiver, payload, bytes] { return send_async(ctx, to, receiver, payload, bytes); };
-  t.comm_ = t.start_();
+  t.attempt(ctx);
   return t;
 }
 
@@ -102,14 +102,18 @@ Transfer Transfer::pull(RunContext& ctx, s4u::Host* from, s4u::Host* to, double 
   t.to_ = to;
   t.bytes_ = bytes;
   t.start_ = [&ctx, from, to, bytes] { return pull_async(ctx, from, to, bytes); };
-  t.comm_ = t.start_();
+  t.attempt(ctx);
   return t;
 }
 
-void Transfer::issue(RunContext& ctx) {
-  ++ctx.link_retries;
-  ctx.retried_bytes += bytes_;
-  if (crosses_wan(from_, to_)) ctx.retried_wan_bytes += bytes_;
+void Transfer::attempt(RunContext& ctx) {
+  if (failures_ > 0) ++ctx.link_retries;
+  // SimGrid fails a transfer that starts on a down link at once, before a byte goes out: do not
+  // start it (nor count its bytes), and back off again.
+  if (down_link(from_, to_) != nullptr) {
+    on_failure(ctx);
+    return;
+  }
   comm_ = start_();
   state_ = Running;
 }
@@ -130,11 +134,16 @@ void Transfer::on_failure(RunContext& ctx) {
     return;
   }
   if (failures_++ == 0) first_failure_at_ = now;
+  ++ctx.link_failures;
+  if (comm_) {  // broken in flight: its bytes (counted when it started) are sent again in full
+    ctx.wasted_bytes += bytes_;
+    if (crosses_wan(from_, to_)) ctx.wasted_wan_bytes += bytes_;
+  }
   const auto& s = ctx.scenario;
   const double for_good = down_for_good_at(ctx, link);
   std::string reason;
   if (failures_ > s.retry.limit)
-    reason = fmt::format("{} link failures (network.retry_limit is {})", failures_, s.retry.limit);
+    reason = fmt::format("{} link failure(s) (network.retry_limit is {})", failures_, s.retry.limit);
   else if (for_good <= now)
     reason = fmt::format("link {} is down for good since t = {:.0f} s (its state profile ends off)", link->get_name(), for_good);
   else if (now - first_failure_at_ > s.failures.stall_s)
@@ -163,7 +172,7 @@ void wait_all(RunContext& ctx, std::vector<Transfer>& transfers) {
     double next_retry = std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < transfers.size(); ++i) {
       auto& t = transfers[i];
-      if (t.state_ == Transfer::BackingOff && t.retry_at_ <= now) t.issue(ctx);
+      if (t.state_ == Transfer::BackingOff && t.retry_at_ <= now) t.attempt(ctx);
       if (t.state_ == Transfer::Running) {
         running.push_back(t.comm_);
         which.push_back(i);

@@ -49,7 +49,7 @@ class Transfer {
  private:
   friend void wait_all(RunContext& ctx, std::vector<Transfer>& transfers);
   enum State { Running, BackingOff, Done, Failed };
-  void issue(RunContext& ctx);
+  void attempt(RunContext& ctx);  // starts an attempt, unless the route is down
   void on_failure(RunContext& ctx);
   void give_up(std::string why);
 
