@@ -59,7 +59,12 @@ double Profile::zero_seconds(double until) const {
 }
 
 double Profile::zero_for_good_at() const {
-  if (period > 0 || points.empty() || points.back().second != 0.0) return kInf;
+  if (points.empty() || points.back().second != 0.0) return kInf;
+  if (period > 0) {  // repeating: down for good only if it never comes back up
+    for (const auto& pt : points)
+      if (pt.second != 0.0) return kInf;
+    return points.front().first;
+  }
   double at = points.back().first;  // the start of the final run of zeros
   for (auto it = points.rbegin(); it != points.rend() && it->second == 0.0; ++it) at = it->first;
   return at;

@@ -21,8 +21,8 @@ struct Profile {
   double value_at(double time, double before) const;
   // Seconds in [0, until) with value 0 (a state profile's down time); the XML's state is on.
   double zero_seconds(double until) const;
-  // When the value drops to 0 for good: the last date of a profile that plays once and ends at 0;
-  // infinity otherwise.
+  // When the value drops to 0 for good: the start of the final zeros of a profile that plays once,
+  // or the first date of a repeating one that is all zeros; infinity otherwise.
   double zero_for_good_at() const;
 };
 

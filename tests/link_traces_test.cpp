@@ -52,6 +52,7 @@ TEST(LinkTraces, PeriodicAndLoopAfterProfilesRepeat) {
   const auto dead = parse_profile("5 0\n6 1\n30 0\n", "state_file", "x");
   EXPECT_EQ(dead.zero_for_good_at(), 30.0);
   EXPECT_DOUBLE_EQ(dead.zero_seconds(40), 11.0);
+  EXPECT_EQ(parse_profile("7 0\nPERIODICITY 10\n", "state_file", "x").zero_for_good_at(), 7.0);
 }
 
 TEST(LinkTraces, BadProfilesNameTheLineAndTheFix) {
