@@ -218,6 +218,13 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     auto n = top.child("network");
     s.network = n.choice<NetworkModel>("model", NetworkModel::Analytic,
                                        {{"analytic", NetworkModel::Analytic}, {"simgrid", NetworkModel::SimGrid}});
+    s.retry.initial_s = n.real("retry_initial_s", s.retry.initial_s, 0.0, 1e9, false);
+    s.retry.max_s = n.real("retry_max_s", s.retry.max_s, 0.0, 1e9, false);
+    if (s.retry.max_s < s.retry.initial_s)
+      n.fail(n.raw("retry_max_s"), "retry_max_s", fmt::format("{} is below network.retry_initial_s ({}); the cap must be at least the first back-off", s.retry.max_s, s.retry.initial_s));
+    const YAML::Node limit = n.raw("retry_limit");
+    const bool unlimited = !n.has("retry_limit") || (limit.IsScalar() && (limit.Scalar() == "unlimited" || limit.Scalar() == "inf" || limit.Scalar() == ".inf"));
+    if (!unlimited) s.retry.limit = n.integer64("retry_limit", 0, 0);  // 0: a link failure fails the transfer at once
     n.finish();
   }
   {
@@ -460,7 +467,12 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "seed" << YAML::Value << s.seed;
   y << YAML::Key << "training" << YAML::Value << (s.training ? "on" : "off");
   y << YAML::Key << "platform" << YAML::Value << std::filesystem::absolute(s.platform).lexically_normal().string();
-  y << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "model" << YAML::Value << to_string(s.network) << YAML::EndMap;
+  y << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "model" << YAML::Value << to_string(s.network);
+  y << YAML::Key << "retry_initial_s" << YAML::Value << s.retry.initial_s << YAML::Key << "retry_max_s" << YAML::Value << s.retry.max_s;
+  y << YAML::Key << "retry_limit" << YAML::Value;
+  if (s.retry.unlimited()) y << "unlimited";
+  else y << s.retry.limit;
+  y << YAML::EndMap;
   y << YAML::Key << "placement" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "outer" << YAML::Value << s.outer_host;
   y << YAML::Key << "workers" << YAML::Value << YAML::Flow << s.worker_hosts;

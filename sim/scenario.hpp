@@ -147,11 +147,21 @@ struct CheckpointSpec {
   int inner_every_steps = 0;    // 0: never
 };
 
+// Transfers that fail because a link on their route went down (link state profiles in the
+// platform) are issued again after an exponential back-off: initial, ×2 per failure, capped.
+struct RetrySpec {
+  double initial_s = 1.0;
+  double max_s = 60.0;
+  int64_t limit = std::numeric_limits<int64_t>::max();  // retries per transfer before giving up (max: unlimited)
+  bool unlimited() const { return limit == std::numeric_limits<int64_t>::max(); }
+};
+
 struct Scenario {
   std::filesystem::path file;      // where it was read from
   uint64_t seed = 1;
   std::filesystem::path platform;  // resolved relative to the scenario file
   NetworkModel network = NetworkModel::Analytic;
+  RetrySpec retry;
   std::string outer_host;
   std::vector<std::string> worker_hosts;
   DataSpec data;

@@ -5,6 +5,7 @@
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Link.hpp>
 #include <xbt/log.h>
 
 #include <chrono>
@@ -28,6 +29,7 @@
 #include "sim/dipaco_actors.hpp"
 #include "sim/dipaco_setup.hpp"
 #include "sim/failures.hpp"
+#include "sim/link_traces.hpp"
 #include "sim/task_scheduler.hpp"
 #include "reports/ledger.hpp"
 #include "sim/executor_placement.hpp"
@@ -188,6 +190,22 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       j.object("discriminative_routing", em);
     }
   }
+  if (ctx.platform_traces.links_with("state_file") + ctx.platform_traces.links_with("bandwidth_file") > 0) {
+    // Link faults from the platform's trace files: what they cost in retries and re-sent bytes.
+    double down = 0.0;
+    for (const auto& t : ctx.platform_traces.traces)
+      if (t.element == "link" && t.attribute == "state_file") down += t.profile.zero_seconds(wall);
+    reports::JsonObject n;
+    n.integer("links_with_state_profile", static_cast<int64_t>(ctx.platform_traces.links_with("state_file")))
+        .integer("links_with_bandwidth_profile", static_cast<int64_t>(ctx.platform_traces.links_with("bandwidth_file")))
+        .number("link_seconds_down", down)
+        .integer("failed_attempts", ctx.link_failures)
+        .integer("retries", ctx.link_retries)
+        .number("wasted_bytes", ctx.wasted_bytes)
+        .number("wasted_wan_bytes", ctx.wasted_wan_bytes)
+        .integer("abandoned_transfers", ctx.abandoned_transfers);
+    j.object("network_faults", n);
+  }
   j.number("simulated_wall_clock_s", wall)
       .number("wan_bytes", ctx.wan_bytes)
       .number("total_bytes", ctx.total_bytes)
@@ -224,6 +242,16 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   }
   auto& engine = *engine_holder;
   if (argc > 1) throw ScenarioError(fmt::format("SimGrid did not understand '{}' (expected --cfg=key:value or --log=...)", argv[1]));
+  // SimGrid aborts on a missing or malformed trace file: check them all first.
+  PlatformTraces traces;
+  try {
+    traces = scan_platform_traces(s.platform);
+  } catch (const ScenarioError& e) {
+    throw ScenarioError(fmt::format("{}: key 'platform': {}", file, e.what()));
+  }
+  if (traces.links_with("state_file") > 0 && s.algorithm.name != Algorithm::Dipaco)
+    throw ScenarioError(fmt::format("{}: key 'platform': link failures (state_file= on a link of {}) are simulated on the dipaco code "
+                                    "path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)", file, s.platform.string()));
   try {
     engine.load_platform(s.platform.string());
   } catch (const std::exception& e) {
@@ -261,6 +289,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   ctx.outer_host = outer_host;
   ctx.worker_hosts = worker_hosts;
   ctx.compute_seconds.assign(ctx.worker_hosts.size(), 0.0);
+  for (const auto& t : traces.traces)
+    if (t.element == "link" && t.attribute == "state_file")
+      if (const auto* link = s4u::Link::by_name_or_null(t.id)) ctx.failing_links.emplace_back(link, t.profile.zero_for_good_at());
+  ctx.platform_traces = std::move(traces);
 
   std::unique_ptr<engine::ThreadPool> pool;
   if (s.training) {
@@ -315,8 +347,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   engine.run();
   std::string error = ctx.error;
   if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))
-    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock)",
-                        s4u::Engine::get_clock());
+    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock){}",
+                        s4u::Engine::get_clock(),
+                        ctx.abandoned_transfers == 0 ? std::string()
+                                                     : fmt::format("; {} transfer(s) were given up, the first: {}", ctx.abandoned_transfers, ctx.first_abandoned));
 
   std::vector<reports::MetricsRow> rows, overall;
   for (auto& p : ctx.rows) {

@@ -269,9 +269,10 @@ void DipacoWorker::run() {
   s4u::this_actor::sleep_until(state_.start_time);
   SchedulerMessage request{SchedulerMessage::Request, worker_, me};
   while (true) {
-    send_async(ctx_, scheduler_mailbox(), state_.scheduler_host, new SchedulerMessage(request), kControlBytes)->wait();
+    send_and_wait(ctx_, scheduler_mailbox(), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
+                  [](void* p) { delete static_cast<SchedulerMessage*>(p); });
     std::unique_ptr<Assignment> a;
-    do a.reset(worker_mailbox(worker_)->get<Assignment>());
+    do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
     while (a->incarnation != me);  // one addressed to an earlier life of this worker
     request.failed = !run_task(*a);
     // Its modules were out of reach (an executor's host is down): give it back after a pause, so
@@ -315,13 +316,17 @@ bool DipacoWorker::run_task(const Assignment& a) {
   const bool continues = own != state_.own_params.end();
   try {
     if (resume_from > 0) {
-      pull_async(ctx_, state_.storage_host, host, inner_checkpoint_bytes)->wait();
+      std::vector<Transfer> checkpoint{Transfer::pull(ctx_, state_.storage_host, host, inner_checkpoint_bytes)};
+      wait_all(ctx_, checkpoint);
+      if (checkpoint.front().failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, checkpoint.front().why());
       state_.resumed_steps += resume_from;
     } else if (!continues) {
-      std::vector<s4u::CommPtr> pulls;
+      std::vector<Transfer> pulls;  // retried after link failures (sim/transfer.hpp)
       for (int m : modules)
-        pulls.push_back(pull_async(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
-      s4u::Comm::wait_all(pulls);
+        pulls.push_back(Transfer::pull(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
+      wait_all(ctx_, pulls);
+      for (const auto& p : pulls)
+        if (p.failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, p.why());
     }
   } catch (const simgrid::NetworkFailureException&) {
     for (int m : modules) {
@@ -382,21 +387,17 @@ bool DipacoWorker::run_task(const Assignment& a) {
   }
   const bool dropped = gradient_dropped(s, a.task, a.phase);
   state_.results[{a.task, a.phase, a.attempt}] = DipacoState::Result{job, static_cast<int>(modules.size())};
-  std::vector<s4u::CommPtr> uploads;
+  std::vector<Transfer> uploads;  // retried after link failures (sim/transfer.hpp)
   for (size_t i = 0; i < modules.size(); ++i) {
     const int m = modules[i];
-    uploads.push_back(send_async(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
-                                 new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
-                                 state_.module_bytes[static_cast<size_t>(m)]));
+    uploads.push_back(Transfer::message(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
+                                        new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
+                                        state_.module_bytes[static_cast<size_t>(m)], [](void* p) { delete static_cast<ContributionMessage*>(p); }));
   }
-  // An upload fails when its executor has moved past the phase for good (the run's last phase
-  // closed under a quorum or deadline), or its host died: the result is late or redone anyway.
-  for (auto& u : uploads) {
-    try {
-      u->wait();
-    } catch (const simgrid::NetworkFailureException&) {
-    }
-  }
+  // An upload fails for good when its executor has moved past the phase for good (the run's last
+  // phase closed under a quorum or deadline; the result was late anyway), when its executor's host
+  // died (the phase is redone after the recovery) or when it was given up.
+  wait_all(ctx_, uploads);
   if (dropped && ctx_.training) state_.own_params[{a.task, a.phase}] = job;
   compute += running.unsaved_s;  // the result is with the executors: its compute is secured
   running = DipacoState::Running{};
