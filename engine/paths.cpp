@@ -181,6 +181,20 @@ void ModuleStore::set_inner_moments(int m, ParamVector exp_avg, ParamVector exp_
   inner_avg_sq_[static_cast<size_t>(m)] = std::move(exp_avg_sq);
 }
 
+ModuleStore::ModuleState ModuleStore::save(int m) const {
+  const auto i = static_cast<size_t>(m);
+  return ModuleState{params_[i], optimizers_[i], inner_avg_[i], inner_avg_sq_[i]};
+}
+
+void ModuleStore::restore(int m, ModuleState state) {
+  const auto i = static_cast<size_t>(m);
+  if (state.params.size() != params_[i].size()) throw std::invalid_argument("ModuleStore::restore: size mismatch");
+  params_[i] = std::move(state.params);
+  optimizers_[i] = std::move(state.optimizer);
+  inner_avg_[i] = std::move(state.inner_avg);
+  inner_avg_sq_[i] = std::move(state.inner_avg_sq);
+}
+
 void ModuleStore::compose_inner_moments(int path, ParamVector& exp_avg, ParamVector& exp_avg_sq) const {
   exp_avg.clear();
   exp_avg_sq.clear();

@@ -88,6 +88,15 @@ class ModuleStore {
   // The path's moments composed like its parameters; both empty unless every module has them.
   void compose_inner_moments(int path, ParamVector& exp_avg, ParamVector& exp_avg_sq) const;
 
+  // Everything module m's executor keeps: what a module checkpoint saves and a recovery restores.
+  struct ModuleState {
+    ParamVector params;
+    OuterOptimizer optimizer;
+    ParamVector inner_avg, inner_avg_sq;
+  };
+  ModuleState save(int m) const;
+  void restore(int m, ModuleState state);
+
  private:
   const PathLayout& layout_;
   std::vector<ParamVector> params_;

@@ -13,7 +13,8 @@ namespace {
 
 constexpr const char* kHeader = "time_s,event,phase,module,task,attempt,worker,included,expected";
 constexpr LedgerEvent kAll[] = {LedgerEvent::Dispatch, LedgerEvent::Lost,      LedgerEvent::Skipped, LedgerEvent::Accepted,
-                                LedgerEvent::Dropped,  LedgerEvent::Late,      LedgerEvent::Duplicate, LedgerEvent::Update};
+                                LedgerEvent::Dropped,  LedgerEvent::Late,      LedgerEvent::Duplicate, LedgerEvent::Update,
+                                LedgerEvent::Recovered, LedgerEvent::Stale};
 
 }  // namespace
 
@@ -27,6 +28,8 @@ const char* to_string(LedgerEvent e) {
     case LedgerEvent::Late: return "late";
     case LedgerEvent::Duplicate: return "duplicate";
     case LedgerEvent::Update: return "update";
+    case LedgerEvent::Recovered: return "recovered";
+    case LedgerEvent::Stale: return "stale";
   }
   return "?";
 }
@@ -92,8 +95,16 @@ std::vector<std::string> check_ledger(const std::vector<LedgerRow>& rows, bool w
   std::map<Key, std::set<int>> accepted, heard;  // per (module, phase): tasks accepted; accepted or dropped
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
+    if (r.event == LedgerEvent::Recovered) {  // the executor lost what it had gathered for this phase
+      const Key key{r.module, r.phase};
+      const auto u = update.find(key);
+      if (u != update.end() && u->second < &r) bad.push_back(fmt::format("module {} phase {}: recovered after its update", r.module, r.phase));
+      accepted[key].clear();
+      heard[key].clear();
+      continue;
+    }
     const bool contribution = r.event == LedgerEvent::Accepted || r.event == LedgerEvent::Dropped || r.event == LedgerEvent::Late ||
-                              r.event == LedgerEvent::Duplicate;
+                              r.event == LedgerEvent::Duplicate || r.event == LedgerEvent::Stale;
     if (!contribution) continue;
     const std::string what = fmt::format("row {} ({} task {} phase {} attempt {} module {})", i + 2, to_string(r.event), r.task,
                                          r.phase, r.attempt, r.module);

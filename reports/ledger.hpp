@@ -16,6 +16,9 @@ enum class LedgerEvent {
   Late,       // it arrived after its module's phase had closed; not averaged
   Duplicate,  // the same (task, phase) already contributed to this module; not averaged
   Update,     // a module took its outer step: `included` contributions of `expected`
+  Recovered,  // the module's executor restarted in `phase` from its checkpoint of phase `included`:
+              // what it had accepted for that phase is gone, and the phase's tasks are redone
+  Stale,      // the contribution trained from the module's version before a recovery; not averaged
 };
 
 struct LedgerRow {
@@ -36,7 +39,8 @@ std::string render_ledger_csv(const std::vector<LedgerRow>& rows);
 std::vector<LedgerRow> parse_ledger_csv(const std::string& text);
 
 // The exactly-once invariants (an empty result means they all hold):
-//  - every (module, phase) has exactly one update, and it counts exactly the accepted rows before it;
+//  - every (module, phase) has exactly one update, and it counts exactly the accepted rows before it
+//    (since the module's last recovery in that phase, if any);
 //  - no (module, phase, task) is accepted twice; a duplicate follows an accepted row of the same key;
 //  - accepted rows belong to the phase their update closes and come before it; late rows after it;
 //  - every contribution comes from a dispatched attempt; attempts of a (task, phase) count 1, 2, ...;

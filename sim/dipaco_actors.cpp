@@ -23,6 +23,11 @@ std::vector<int> DipacoState::route(const std::vector<float>& features) const {
   return linear_router ? engine::route_all(*linear_router, features) : route_rows(routers, features);
 }
 
+bool DipacoState::active(const Scenario& s, int task, int phase) const {
+  const int replicas = s.algorithm.replicas_per_path;
+  return task % replicas < active_replicas(s.dipaco.compute_schedule, replicas, phase, s.algorithm.outer_steps);
+}
+
 engine::PathRecipe DipacoState::recipe(int path, const std::vector<std::shared_ptr<const engine::ParamVector>>& modules) const {
   engine::PathRecipe r{layout.get(), {}};
   for (int s = 0; s < structure.segments(); ++s) r.segments.push_back(modules[static_cast<size_t>(structure.module_of(path, s))]);
@@ -41,17 +46,23 @@ void DipacoExecutor::run() {
   const auto& through = state_.tasks_through_module[static_cast<size_t>(module_)];
   const int segment = state_.structure.segment_of_module(module_);
   const bool inner_moments = s.dipaco.inner_state == InnerState::Module;
-  const size_t expected = through.size();
-  const size_t needed = s.dipaco.phase_policy == PhasePolicy::Quorum
-                            ? std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)))
-                            : expected;
-  s4u::this_actor::sleep_until(state_.start_time);
-  if (module_ == 0) record_dipaco_phase(ctx_, state_, 0);  // the base model, routed
+  int first = 1;
+  if (s4u::Actor::self()->get_restart_count() == 0) {
+    s4u::this_actor::sleep_until(state_.start_time);
+    if (module_ == 0) record_dipaco_phase(ctx_, state_, 0);  // the base model, routed
+  } else {
+    first = recover();
+  }
   // One receive stays posted across phases: a deadline must not cancel a result in flight (it
   // arrives late instead).
   ContributionMessage* incoming = nullptr;
   auto pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
-  for (int phase = 1; phase <= s.algorithm.outer_steps; ++phase) {
+  for (int phase = first; phase <= s.algorithm.outer_steps; ++phase) {
+    size_t expected = 0;  // the tasks through this module that train this phase
+    for (int t : through) expected += state_.active(s, t, phase) ? 1 : 0;
+    const size_t needed = s.dipaco.phase_policy == PhasePolicy::Quorum
+                              ? std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)))
+                              : expected;
     const double deadline = s.dipaco.phase_policy == PhasePolicy::Deadline ? s4u::Engine::get_clock() + s.dipaco.deadline_s : -1.0;
     // Online averaging: a running weighted sum, updated as each task's version arrives (arrival
     // order is the simulation's, so it is the same on every run).
@@ -75,6 +86,7 @@ void DipacoExecutor::run() {
       const auto result = state_.results.find(key);
       LedgerEvent event = LedgerEvent::Accepted;
       if (msg->phase < phase) event = LedgerEvent::Late;
+      else if (msg->epoch != state_.module_epoch[static_cast<size_t>(module_)]) event = LedgerEvent::Stale;
       else if (heard.count(msg->task)) event = LedgerEvent::Duplicate;
       else if (msg->dropped) event = LedgerEvent::Dropped;
       state_.log(event, msg->phase, module_, msg->task, msg->attempt, msg->worker);
@@ -102,11 +114,74 @@ void DipacoExecutor::run() {
     }
     state_.log(LedgerEvent::Update, phase, module_, -1, 0, -1, accepted, static_cast<int>(expected));
     finish_phase(phase);
+    state_.module_phase[static_cast<size_t>(module_)] = phase + 1;
+    if (s.checkpoints.module_every_phases > 0 && phase % s.checkpoints.module_every_phases == 0) save_checkpoint(phase);
     send_detached(ctx_, scheduler_mailbox(), state_.scheduler_host,
                   new SchedulerMessage{SchedulerMessage::Closed, -1, 0, false, -1, phase, 0, module_}, kControlBytes,
                   [](void* p) { delete static_cast<SchedulerMessage*>(p); });
   }
   pending->cancel();
+}
+
+double DipacoExecutor::checkpoint_bytes() const {
+  // The module's parameters and its Nesterov momentum, plus both AdamW moments when kept per module.
+  const bool inner = ctx_.scenario.dipaco.inner_state == InnerState::Module;
+  return (inner ? 4.0 : 2.0) * state_.module_bytes[static_cast<size_t>(module_)];
+}
+
+void DipacoExecutor::save_checkpoint(int phase) {
+  // A separate actor writes it while the executor goes on; it becomes the one to recover from only
+  // once all its bytes reach the storage host (a host failure mid-write kills the writer with it).
+  auto snapshot = ctx_.training ? std::make_shared<const engine::ModuleStore::ModuleState>(state_.store->save(module_)) : nullptr;
+  auto* host = s4u::this_actor::get_host();
+  // Captures no executor: the writer may outlive it (after the last phase).
+  s4u::Actor::create("checkpoint-" + std::to_string(module_), host,
+                     [&ctx = ctx_, &state = state_, m = module_, bytes = checkpoint_bytes(), phase, host, snapshot] {
+                       guarded(ctx, "checkpoint writer " + std::to_string(m), [&] {
+                         try {
+                           pull_async(ctx, host, state.storage_host, bytes)->wait();
+                         } catch (const simgrid::NetworkFailureException&) {
+                           return;  // not saved; the previous checkpoint stands
+                         }
+                         auto& last = state.module_checkpoint[static_cast<size_t>(m)];
+                         if (phase > last.phase) last = {phase, snapshot};
+                         ++state.module_checkpoints;
+                       });
+                     });
+}
+
+int DipacoExecutor::recover() {
+  using reports::LedgerEvent;
+  const int phase = state_.module_phase[static_cast<size_t>(module_)];
+  if (phase > ctx_.scenario.algorithm.outer_steps) return phase;  // it had finished: nothing to recover
+  const auto checkpoint = state_.module_checkpoint[static_cast<size_t>(module_)];
+  // The download from the storage host; a failed one (a link down) is tried again a heartbeat later.
+  while (true) {
+    try {
+      pull_async(ctx_, state_.storage_host, s4u::this_actor::get_host(), checkpoint_bytes())->wait();
+      break;
+    } catch (const simgrid::NetworkFailureException&) {
+      s4u::this_actor::sleep_for(ctx_.scenario.failures.heartbeat_s);
+    }
+  }
+  if (ctx_.training) state_.store->restore(module_, *checkpoint.state);
+  // Tasks that trained from the lost version are stale for this module from now on; the phase's
+  // tasks train again from the restored one.
+  ++state_.module_epoch[static_cast<size_t>(module_)];
+  ++state_.executor_recoveries;
+  auto& next = state_.versions[phase];
+  if (next.empty()) next.resize(static_cast<size_t>(state_.structure.module_count()));
+  next[static_cast<size_t>(module_)] = ctx_.training ? std::make_shared<const engine::ParamVector>(state_.store->module(module_)) : nullptr;
+  state_.log(LedgerEvent::Recovered, phase, module_, -1, 0, -1, checkpoint.phase);
+  // The scheduler re-queues the phase's tasks through this module. The notice of the phase before
+  // goes again too, in case the failure lost it (the scheduler counts each module once).
+  for (auto kind : {SchedulerMessage::Closed, SchedulerMessage::Recovered}) {
+    if (kind == SchedulerMessage::Closed && phase == 1) continue;
+    send_detached(ctx_, scheduler_mailbox(), state_.scheduler_host,
+                  new SchedulerMessage{kind, -1, 0, false, -1, kind == SchedulerMessage::Closed ? phase - 1 : phase, 0, module_},
+                  kControlBytes, [](void* p) { delete static_cast<SchedulerMessage*>(p); });
+  }
+  return phase;
 }
 
 void DipacoExecutor::finish_phase(int phase) {

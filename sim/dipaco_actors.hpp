@@ -34,7 +34,9 @@ struct DipacoState {
     double weight = 1.0;                         // shard size
   };
   std::vector<Task> tasks;
-  int workers = 0;
+  int workers = 0;          // primary workers first, then the backup pool
+  int primary_workers = 0;
+  int64_t backup_tasks = 0;  // attempts dispatched to the backup pool
   std::vector<simgrid::s4u::Host*> task_hosts;       // the host of each task's home worker (which takes it first)
   std::vector<std::vector<int>> tasks_through_module;
   std::vector<simgrid::s4u::Host*> executor_hosts;   // per module
@@ -68,11 +70,31 @@ struct DipacoState {
     int unread = 0;  // executors yet to hear of it; freed at zero or when its phase closes
   };
   std::map<std::tuple<int, int, int>, Result> results;  // (task, phase, attempt)
+  // Checkpoints. A module's epoch counts its executor's recoveries: tasks that trained from an older
+  // epoch of the module are stale for it. Every attempt of a (task, phase) from the same module
+  // versions trains the same (training is deterministic), so re-attempts share the first one's job;
+  // `saved_steps` is how far its inner state was checkpointed.
+  simgrid::s4u::Host* storage_host = nullptr;
+  std::vector<int> module_epoch;  // per module
+  std::vector<int> module_phase;  // per module: the phase its executor is gathering (survives restarts)
+  struct ModuleCheckpoint {
+    int phase = 0;  // 0: the initial modules, on the storage host from the start
+    std::shared_ptr<const engine::ModuleStore::ModuleState> state;  // null without training
+  };
+  std::vector<ModuleCheckpoint> module_checkpoint;  // per module: the last one that reached storage
+  int64_t redone_after_recovery = 0;
+  struct Attempted {
+    std::shared_future<engine::TrainResult> job;
+    int saved_steps = 0;
+  };
+  std::map<std::tuple<int, int, int>, Attempted> attempted;  // (task, phase, sum of its modules' epochs)
+  int64_t inner_checkpoints = 0, resumed_steps = 0, module_checkpoints = 0, executor_recoveries = 0;
   std::map<std::pair<int, int>, engine::AdamState> task_moments;  // inner_state path: (task, phase) -> moments after it
   std::map<std::pair<int, int>, std::shared_future<engine::TrainResult>> own_params;  // (task, phase) whose gradient dropped
   struct Running {
     int task = -1, phase = 0, attempt = 0;
-    double compute_start = -1.0, compute_end = -1.0;
+    double compute_start = -1.0;  // while computing: when the current chunk began
+    double unsaved_s = 0.0;       // finished compute that no checkpoint or upload has secured yet
   };
   std::vector<Running> running;            // per worker
   std::vector<int> incarnation;            // per worker, bumped at each (re)start
@@ -108,6 +130,10 @@ struct DipacoState {
   std::vector<std::shared_future<std::vector<float>>> reroute_losses;  // per path
   std::shared_future<std::vector<float>> reroute_features;
 
+  // Whether `task` trains in `phase` under the scenario's compute schedule (its replica index is
+  // below the phase's active replicas).
+  bool active(const Scenario& s, int task, int phase) const;
+
   // The path of each feature row under the current router.
   std::vector<int> route(const std::vector<float>& features) const;
   // Path p as the given per-module snapshots.
@@ -137,7 +163,10 @@ class DipacoExecutor {
 
  private:
   void run();
+  int recover();  // after a restart: restores the last checkpoint, returns the phase to gather
   void finish_phase(int phase);
+  void save_checkpoint(int phase);
+  double checkpoint_bytes() const;
   RunContext& ctx_;
   DipacoState& state_;
   int module_;

@@ -15,14 +15,16 @@ constexpr double kControlBytes = 1024.0;
 struct ContributionMessage {  // worker -> module executor: one module of a finished task
   int task = 0, phase = 0, attempt = 0, worker = 0;
   bool dropped = false;  // lost on the way (communication drop): the executor discards it
+  int epoch = 0;         // the module's epoch the task trained from (stale after a recovery)
 };
 
 struct SchedulerMessage {  // worker or executor -> scheduler
-  enum Kind { Request, Closed } kind = Request;
+  enum Kind { Request, Closed, Recovered } kind = Request;
   int worker = -1, incarnation = 0;   // Request: who asks for work
-  bool done = false;                  // Request: and the lease it has finished
+  bool done = false;                  // Request: and the lease it has finished (or given up: `failed`)
   int task = -1, phase = 0, attempt = 0;
-  int module = -1;                    // Closed: this module closed `phase`
+  int module = -1;                    // Closed: this module closed `phase`; Recovered: it restarted in it
+  bool failed = false;                // Request: the lease could not run (its modules were unreachable)
 };
 
 struct Assignment {  // scheduler -> worker

@@ -100,16 +100,25 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     throw ScenarioError(fmt::format("{}: key 'dipaco.inner_state': 'path' keeps AdamW moments for each of the {} tasks, which "
                                     "needs one worker per task; with dipaco.workers: {} use 'module' or 'reset'",
                                     file, tasks, workers));
-  state.workers = workers;
-  state.running.assign(static_cast<size_t>(workers), {});
-  state.incarnation.assign(static_cast<size_t>(workers), 0);
   ctx.worker_hosts.clear();
   for (int w = 0; w < workers; ++w) ctx.worker_hosts.push_back(hosts[static_cast<size_t>(w) % hosts.size()]);
+  // The backup pool: after the primary workers, so that dispatch (in worker order) serves them last.
+  for (size_t b = 0; b < s.dipaco.backup_workers.size(); ++b) {
+    auto* h = host_by_name(s.dipaco.backup_workers[b], fmt::format("dipaco.backup_workers[{}]", b), file);
+    if (std::find(hosts.begin(), hosts.end(), h) != hosts.end() || h->get_name() == s.outer_host)
+      throw ScenarioError(fmt::format("{}: key 'dipaco.backup_workers[{}]': '{}' already runs a primary worker or the scheduler; "
+                                      "give the backup pool hosts of its own", file, b, h->get_name()));
+    ctx.worker_hosts.push_back(h);
+  }
+  state.primary_workers = workers;
+  state.workers = static_cast<int>(ctx.worker_hosts.size());
+  state.running.assign(static_cast<size_t>(state.workers), {});
+  state.incarnation.assign(static_cast<size_t>(state.workers), 0);
   for (int t = 0; t < tasks; ++t) {
     state.tasks.push_back({t / replicas, t % workers, nullptr, 1.0});
     state.task_hosts.push_back(ctx.worker_hosts[static_cast<size_t>(t % workers)]);
   }
-  ctx.compute_seconds.assign(static_cast<size_t>(workers), 0.0);
+  ctx.compute_seconds.assign(static_cast<size_t>(state.workers), 0.0);
 
   std::vector<std::vector<int64_t>> train_ids(static_cast<size_t>(paths)), val_ids(static_cast<size_t>(paths));
   if (ctx.training) {
@@ -149,6 +158,11 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
   }
   state.scheduler_host = ctx.outer_host;
+  state.module_epoch.assign(static_cast<size_t>(modules), 0);
+  state.module_phase.assign(static_cast<size_t>(modules), 1);
+  for (int m = 0; m < modules && s.checkpoints.module_every_phases > 0; ++m)
+    state.module_checkpoint.push_back({0, state.store ? std::make_shared<const engine::ModuleStore::ModuleState>(state.store->save(m)) : nullptr});
+  if (!s.checkpoints.storage.empty()) state.storage_host = host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
   // The base model's pre-training counts in simulated time and compute, on the first worker's host.
   state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
   ctx.compute_seconds[0] += state.start_time;

@@ -137,8 +137,15 @@ void validate_failures(const Scenario& s) {
   }
 }
 
-FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::Host*>& preemptible) {
+FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::Host*>& preemptible,
+                             const std::vector<simgrid::s4u::Host*>& backup) {
   const auto& f = s.failures;
+  FailureSpec backup_spec = f;  // the backup pool's own rate model
+  if (!std::isnan(f.backup_mtbf_s)) {
+    backup_spec.mtbf_s = f.backup_mtbf_s;
+    backup_spec.mttr_s = f.backup_mttr_s;
+  }
+  const auto is_backup = [&](simgrid::s4u::Host* h) { return std::find(backup.begin(), backup.end(), h) != backup.end(); };
   const std::string file = s.file.string();
   std::map<std::string, std::vector<simgrid::s4u::Host*>> by_dc;  // ordered: draws do not depend on hash order
   for (auto* h : preemptible) by_dc[datacentre_of(h)].push_back(h);
@@ -148,12 +155,13 @@ FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::
   // Seeds come from the host's (or datacentre's) name, so adding a host does not reshuffle the others.
   const auto name_seed = [&](const std::string& name) { return engine::mix_seed(s.failures.seed, fnv1a(name)); };
   for (const auto& [dc, hosts] : by_dc) {
-    if (f.per_datacentre) {
+    if (f.per_datacentre) {  // the backup pool of a datacentre fails as its own group
       const auto d = draw_failures(f, name_seed("dc:" + dc));
-      for (auto* h : hosts) down[h].insert(down[h].end(), d.begin(), d.end());
+      const auto b = draw_failures(backup_spec, name_seed("backup-dc:" + dc));
+      for (auto* h : hosts) down[h].insert(down[h].end(), is_backup(h) ? b.begin() : d.begin(), is_backup(h) ? b.end() : d.end());
     } else {
       for (auto* h : hosts) {
-        const auto d = draw_failures(f, name_seed(h->get_name()));
+        const auto d = draw_failures(is_backup(h) ? backup_spec : f, name_seed(h->get_name()));
         down[h].insert(down[h].end(), d.begin(), d.end());
       }
     }

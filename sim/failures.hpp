@@ -49,6 +49,8 @@ void validate_failures(const Scenario& s);
 
 // Draws every preemptible host's down intervals and installs them as state profiles. Throws
 // ScenarioError for unknown datacentres, trace hosts that are not preemptible, and bad trace files.
-FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::Host*>& preemptible);
+// Hosts in `backup` (a subset of `preemptible`: the backup pool) draw from failures.backup_preemption.
+FailurePlan install_failures(const Scenario& s, const std::vector<simgrid::s4u::Host*>& preemptible,
+                             const std::vector<simgrid::s4u::Host*>& backup = {});
 
 }  // namespace dipaco::sim

@@ -77,7 +77,9 @@ void RunContext::record_routed(int outer_step, const std::vector<engine::PathRec
     row.row.path = static_cast<int>(p);
     row.row.shard_size = shard_sizes[p];
     row.row.train_loss = train_losses[p];
-    row.row.tokens = row.row.inner_steps * a.replicas_per_path * scenario.inner.batch_size * scenario.model.seq_len;
+    // Tokens trained so far: the replicas active in each phase (the compute schedule) times τ steps.
+    row.row.tokens = replica_phases_until(scenario.dipaco.compute_schedule, a.replicas_per_path, outer_step, a.outer_steps) * a.tau *
+                     scenario.inner.batch_size * scenario.model.seq_len;
     all.row.tokens += row.row.tokens;
     if (train_losses[p]) {
       loss_sum += *train_losses[p] * static_cast<double>(shard_sizes[p]);

@@ -16,10 +16,12 @@
 #include "engine/trainer.hpp"
 #include "reports/metrics_csv.hpp"
 #include "sim/cost_model.hpp"
+#include "sim/link_traces.hpp"
 #include "sim/scenario.hpp"
 
 namespace simgrid::s4u {
 class Host;
+class Link;
 }
 
 namespace dipaco::sim {
@@ -51,6 +53,11 @@ struct RunContext {
   simgrid::s4u::Host* outer_host = nullptr;
   std::vector<simgrid::s4u::Host*> worker_hosts;
 
+  // The platform's trace files, and the links that can fail (a state profile) with when each goes
+  // down for good (infinity: it always comes back).
+  PlatformTraces platform_traces;
+  std::vector<std::pair<const simgrid::s4u::Link*, double>> failing_links;
+
   // Accounting.
   double wan_bytes = 0.0;
   double total_bytes = 0.0;
@@ -58,6 +65,13 @@ struct RunContext {
   std::vector<double> compute_seconds;  // per worker
   std::vector<PendingRow> rows;
   std::string error;  // first failure raised inside an actor
+  // Link failures: transfer attempts that a down link broke in flight or kept from starting, the
+  // attempts made again after one, the bytes of attempts broken in flight (counted in total_bytes /
+  // wan_bytes, and sent again in full), and transfers given up (with the first one's reason).
+  int64_t link_failures = 0, link_retries = 0;
+  double wasted_bytes = 0.0, wasted_wan_bytes = 0.0;
+  int64_t abandoned_transfers = 0;
+  std::string first_abandoned;
 
   // Called, from the recording actor, right after the last outer step's whole-model row is
   // recorded: the end of training (summary.json's simulated wall-clock). Energy is read here.

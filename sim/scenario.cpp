@@ -218,6 +218,13 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     auto n = top.child("network");
     s.network = n.choice<NetworkModel>("model", NetworkModel::Analytic,
                                        {{"analytic", NetworkModel::Analytic}, {"simgrid", NetworkModel::SimGrid}});
+    s.retry.initial_s = n.real("retry_initial_s", s.retry.initial_s, 0.0, 1e9, false);
+    s.retry.max_s = n.real("retry_max_s", s.retry.max_s, 0.0, 1e9, false);
+    if (s.retry.max_s < s.retry.initial_s)
+      n.fail(n.raw("retry_max_s"), "retry_max_s", fmt::format("{} is below network.retry_initial_s ({}); the cap must be at least the first back-off", s.retry.max_s, s.retry.initial_s));
+    const YAML::Node limit = n.raw("retry_limit");
+    const bool unlimited = !n.has("retry_limit") || (limit.IsScalar() && (limit.Scalar() == "unlimited" || limit.Scalar() == "inf" || limit.Scalar() == ".inf"));
+    if (!unlimited) s.retry.limit = n.integer64("retry_limit", 0, 0);  // 0: a link failure fails the transfer at once
     n.finish();
   }
   {
@@ -347,6 +354,21 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.dipaco.deadline_s = d.real_or_inf("deadline_s", s.dipaco.deadline_s, 0.0, 1.0);
     if (s.dipaco.phase_policy == PhasePolicy::Deadline && !std::isfinite(s.dipaco.deadline_s))
       d.fail(d.raw("phase_policy"), "deadline_s", "phase_policy deadline needs a finite deadline_s (seconds after the phase opens)");
+    s.dipaco.compute_schedule = d.choice<ComputeSchedule>("compute_schedule", ComputeSchedule::Constant,
+                                                          {{"constant", ComputeSchedule::Constant}, {"doubling", ComputeSchedule::Doubling},
+                                                           {"halving", ComputeSchedule::Halving}, {"ramp_up", ComputeSchedule::RampUp},
+                                                           {"ramp_down", ComputeSchedule::RampDown}});
+    if (s.dipaco.compute_schedule != ComputeSchedule::Constant && s.algorithm.replicas_per_path < 2)
+      d.fail(d.raw("compute_schedule"), "compute_schedule",
+             "varies the replicas of each path, so it needs algorithm.replicas_per_path of 2 or more (or use constant)");
+    const YAML::Node backup = d.raw("backup_workers");
+    if (backup && !backup.IsNull()) {
+      if (!backup.IsSequence()) d.fail(backup, "backup_workers", "expected a list of host names, one backup worker each");
+      for (const auto& h : backup) {
+        if (!h.IsScalar()) d.fail(h, "backup_workers", "entries must be host names");
+        s.dipaco.backup_workers.push_back(h.as<std::string>());
+      }
+    }
     const YAML::Node exec = d.raw("executors");
     if (exec && !exec.IsNull()) {
       if (exec.IsScalar()) s.dipaco.executor_hosts.push_back(exec.as<std::string>());
@@ -394,6 +416,13 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
       tr.finish();
       s.failures.traces.push_back(spec);
     }
+    if (f.has("backup_preemption")) {
+      auto b = f.child("backup_preemption");
+      s.failures.backup_mtbf_s = b.real_or_inf("mtbf_hours", s.failures.mtbf_s, 0.0, 3600.0);
+      s.failures.backup_mttr_s = b.real("mttr_hours", s.failures.mttr_s / 3600.0, 0.0, 1e6, false) * 3600.0;
+      b.finish();
+    }
+    s.failures.executors_fail = f.get<bool>("executors_fail", false, "true or false");
     s.failures.drop_probability = f.real("drop_probability", 0.0, 0.0, 1.0);
     if (s.failures.drop_probability >= 1.0) f.fail(f.raw("drop_probability"), "drop_probability", "1 would drop every outer gradient; use a value below 1");
     s.failures.heartbeat_s = f.real("heartbeat_s", s.failures.heartbeat_s, 0.0, 1e9, false);
@@ -402,6 +431,20 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     f.finish();
     if ((s.failures.host_failures() || s.failures.drop_probability > 0) && s.algorithm.name != Algorithm::Dipaco)
       f.fail(f.raw("drop_probability"), "preemption", "failures are simulated on the dipaco code path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)");
+  }
+  {
+    auto c = top.child("checkpoints");
+    s.checkpoints.storage = c.text("storage", "");
+    s.checkpoints.module_every_phases = c.integer("module_every_phases", 0, 0);
+    s.checkpoints.inner_every_steps = c.integer("inner_every_steps", 0, 0);
+    c.finish();
+    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.checkpoints.storage.empty())
+      c.fail(root["checkpoints"], "storage", "is required when checkpoints are on (the host that stores them)");
+    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.algorithm.name != Algorithm::Dipaco)
+      c.fail(root["checkpoints"], "storage", "checkpoints are simulated on the dipaco code path; write DiLoCo as a dipaco level spec");
+    if (s.failures.executors_fail && s.checkpoints.module_every_phases == 0)
+      c.fail(root["failures"], "module_every_phases",
+             "failures.executors_fail needs module checkpoints to recover from: set checkpoints.module_every_phases (and storage)");
   }
   {
     auto c = top.child("cost");
@@ -428,7 +471,12 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "seed" << YAML::Value << s.seed;
   y << YAML::Key << "training" << YAML::Value << (s.training ? "on" : "off");
   y << YAML::Key << "platform" << YAML::Value << std::filesystem::absolute(s.platform).lexically_normal().string();
-  y << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "model" << YAML::Value << to_string(s.network) << YAML::EndMap;
+  y << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "model" << YAML::Value << to_string(s.network);
+  y << YAML::Key << "retry_initial_s" << YAML::Value << s.retry.initial_s << YAML::Key << "retry_max_s" << YAML::Value << s.retry.max_s;
+  y << YAML::Key << "retry_limit" << YAML::Value;
+  if (s.retry.unlimited()) y << "unlimited";
+  else y << s.retry.limit;
+  y << YAML::EndMap;
   y << YAML::Key << "placement" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "outer" << YAML::Value << s.outer_host;
   y << YAML::Key << "workers" << YAML::Value << YAML::Flow << s.worker_hosts;
@@ -499,6 +547,8 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "relabel_margin" << YAML::Value << s.dipaco.relabel_margin;
   y << YAML::Key << "early_stopping_fraction" << YAML::Value << s.dipaco.early_stopping_fraction;
   y << YAML::Key << "phase_policy" << YAML::Value << to_string(s.dipaco.phase_policy);
+  y << YAML::Key << "compute_schedule" << YAML::Value << to_string(s.dipaco.compute_schedule);
+  if (!s.dipaco.backup_workers.empty()) y << YAML::Key << "backup_workers" << YAML::Value << YAML::Flow << s.dipaco.backup_workers;
   y << YAML::Key << "quorum" << YAML::Value << s.dipaco.quorum;
   if (std::isfinite(s.dipaco.deadline_s)) y << YAML::Key << "deadline_s" << YAML::Value << s.dipaco.deadline_s;
   if (!s.dipaco.executor_hosts.empty()) y << YAML::Key << "executors" << YAML::Value << YAML::Flow << s.dipaco.executor_hosts;
@@ -513,6 +563,13 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "weibull_shape" << YAML::Value << s.failures.weibull_shape;
   y << YAML::Key << "scope" << YAML::Value << (s.failures.per_datacentre ? "datacentre" : "host");
   y << YAML::EndMap;
+  if (!std::isnan(s.failures.backup_mtbf_s)) {
+    y << YAML::Key << "backup_preemption" << YAML::Value << YAML::BeginMap;
+    if (std::isfinite(s.failures.backup_mtbf_s)) y << YAML::Key << "mtbf_hours" << YAML::Value << s.failures.backup_mtbf_s / 3600.0;
+    else y << YAML::Key << "mtbf_hours" << YAML::Value << "inf";
+    y << YAML::Key << "mttr_hours" << YAML::Value << s.failures.backup_mttr_s / 3600.0;
+    y << YAML::EndMap;
+  }
   if (!s.failures.outages.empty()) {
     y << YAML::Key << "outages" << YAML::Value << YAML::BeginSeq;
     for (const auto& o : s.failures.outages) {
@@ -531,10 +588,16 @@ std::string scenario_to_yaml(const Scenario& s) {
         << tr.file.string() << YAML::EndMap;
     y << YAML::EndSeq;
   }
+  y << YAML::Key << "executors_fail" << YAML::Value << s.failures.executors_fail;
   y << YAML::Key << "drop_probability" << YAML::Value << s.failures.drop_probability;
   y << YAML::Key << "heartbeat_s" << YAML::Value << s.failures.heartbeat_s;
   y << YAML::Key << "stall_hours" << YAML::Value << s.failures.stall_s / 3600.0;
   y << YAML::Key << "horizon_hours" << YAML::Value << s.failures.horizon_s / 3600.0;
+  y << YAML::EndMap;
+  y << YAML::Key << "checkpoints" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "storage" << YAML::Value << s.checkpoints.storage;
+  y << YAML::Key << "module_every_phases" << YAML::Value << s.checkpoints.module_every_phases;
+  y << YAML::Key << "inner_every_steps" << YAML::Value << s.checkpoints.inner_every_steps;
   y << YAML::EndMap;
   y << YAML::Key << "cost" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "mfu" << YAML::Value << s.cost.mfu;

@@ -14,6 +14,7 @@
 #include "engine/dataset.hpp"
 #include "engine/outer_optimizer.hpp"
 #include "engine/paths.hpp"
+#include "sim/compute_schedule.hpp"
 
 namespace dipaco::sim {
 
@@ -96,6 +97,12 @@ struct DipacoSpec {
   // Per-path early stopping: this fraction of each path's shard is held out; the path's checkpoint
   // with the lowest held-out loss (at evaluation phases) is kept and reported. 0 = off.
   double early_stopping_fraction = 0.0;
+  // Adaptive compute: how many of each path's replicas train in each phase (sim/compute_schedule.hpp).
+  ComputeSchedule compute_schedule = ComputeSchedule::Constant;
+  // The paper's backup pool: low-priority workers, one per host listed. The scheduler hands them
+  // work only once every waiting primary worker has some, so they pick up re-queued tasks and any
+  // backlog; their hosts fail under failures.backup_preemption.
+  std::vector<std::string> backup_workers;
 };
 
 // Failures, all seeded. Worker hosts that run no executor are preemptible; a preempted host's
@@ -119,10 +126,35 @@ struct FailureSpec {
   double horizon_s = 1000 * 3600.0;  // failures are drawn up to this simulated time
   std::vector<OutageSpec> outages;
   std::vector<TraceSpec> traces;
+  double backup_mtbf_s = std::numeric_limits<double>::quiet_NaN();  // backup pool hosts; NaN: as mtbf_s
+  double backup_mttr_s = std::numeric_limits<double>::quiet_NaN();  // NaN: as mttr_s
+  bool executors_fail = false;  // executor hosts are preemptible too; they recover from module checkpoints
   double drop_probability = 0.0;  // each outer gradient is lost with this probability (DiLoCo's Fig. 8)
   double heartbeat_s = 60.0;      // how often the task scheduler looks for lost workers
   double stall_s = 24 * 3600.0;      // no live worker for this long with work pending: the run fails
-  bool host_failures() const { return mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() || !traces.empty(); }
+  bool host_failures() const {
+    if (executors_fail) return mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() || !traces.empty();
+    return mtbf_s < std::numeric_limits<double>::infinity() || backup_mtbf_s < std::numeric_limits<double>::infinity() || !outages.empty() ||
+           !traces.empty();
+  }
+};
+
+// Checkpoints to a storage host, as simulated bytes (DiPaCo only). Executors save their module's
+// state every `module_every_phases` phases and recover from the last one when their host restarts;
+// workers save their inner state every `inner_every_steps` steps, so that a preempted task resumes.
+struct CheckpointSpec {
+  std::string storage;  // host name; required when either interval is set
+  int module_every_phases = 0;  // 0: never
+  int inner_every_steps = 0;    // 0: never
+};
+
+// Transfers that fail because a link on their route went down (link state profiles in the
+// platform) are issued again after an exponential back-off: initial, ×2 per failure, capped.
+struct RetrySpec {
+  double initial_s = 1.0;
+  double max_s = 60.0;
+  int64_t limit = std::numeric_limits<int64_t>::max();  // retries per transfer before giving up (max: unlimited)
+  bool unlimited() const { return limit == std::numeric_limits<int64_t>::max(); }
 };
 
 struct Scenario {
@@ -130,6 +162,7 @@ struct Scenario {
   uint64_t seed = 1;
   std::filesystem::path platform;  // resolved relative to the scenario file
   NetworkModel network = NetworkModel::Analytic;
+  RetrySpec retry;
   std::string outer_host;
   std::vector<std::string> worker_hosts;
   DataSpec data;
@@ -139,6 +172,7 @@ struct Scenario {
   engine::OuterOptConfig outer;
   DipacoSpec dipaco;
   FailureSpec failures;
+  CheckpointSpec checkpoints;
   CostSpec cost;
   bool training = true;
   // Observability (README "Outputs"): summary.json's time_to_target_s is the simulated time of the

@@ -5,6 +5,7 @@
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Link.hpp>
 #include <xbt/log.h>
 
 #include <chrono>
@@ -29,6 +30,7 @@
 #include "sim/dipaco_setup.hpp"
 #include "sim/energy.hpp"
 #include "sim/failures.hpp"
+#include "sim/link_traces.hpp"
 #include "sim/task_scheduler.hpp"
 #include "reports/ledger.hpp"
 #include "sim/executor_placement.hpp"
@@ -170,11 +172,46 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .number("goodput", useful + dipaco->lost_flops > 0 ? useful / (useful + dipaco->lost_flops) : 1.0);
       j.object("failures", f);
     }
+    if (dipaco->storage_host) {
+      reports::JsonObject c;
+      c.string("storage", dipaco->storage_host->get_name())
+          .integer("inner_checkpoints", dipaco->inner_checkpoints)
+          .integer("resumed_steps", dipaco->resumed_steps)
+          .integer("module_checkpoints", dipaco->module_checkpoints)
+          .integer("executor_recoveries", dipaco->executor_recoveries)
+          .integer("tasks_redone_after_recovery", dipaco->redone_after_recovery);
+      j.object("checkpoints", c);
+    }
+    if (dipaco->workers > dipaco->primary_workers) {
+      double backup_compute = 0.0;
+      for (size_t w = static_cast<size_t>(dipaco->primary_workers); w < ctx.compute_seconds.size(); ++w) backup_compute += ctx.compute_seconds[w];
+      reports::JsonObject b;
+      b.integer("workers", dipaco->workers - dipaco->primary_workers)
+          .integer("attempts_dispatched", dipaco->backup_tasks)
+          .number("compute_s", backup_compute);
+      j.object("backup_pool", b);
+    }
     if (const auto& d = dipaco->discriminative) {
       reports::JsonObject em;
       em.integer("after_phase", d->phase).number("router_accuracy", d->router_accuracy).number("moved_fraction", d->moved_fraction);
       j.object("discriminative_routing", em);
     }
+  }
+  if (ctx.platform_traces.links_with("state_file") + ctx.platform_traces.links_with("bandwidth_file") > 0) {
+    // Link faults from the platform's trace files: what they cost in retries and re-sent bytes.
+    double down = 0.0;
+    for (const auto& t : ctx.platform_traces.traces)
+      if (t.element == "link" && t.attribute == "state_file") down += t.profile.zero_seconds(wall);
+    reports::JsonObject n;
+    n.integer("links_with_state_profile", static_cast<int64_t>(ctx.platform_traces.links_with("state_file")))
+        .integer("links_with_bandwidth_profile", static_cast<int64_t>(ctx.platform_traces.links_with("bandwidth_file")))
+        .number("link_seconds_down", down)
+        .integer("failed_attempts", ctx.link_failures)
+        .integer("retries", ctx.link_retries)
+        .number("wasted_bytes", ctx.wasted_bytes)
+        .number("wasted_wan_bytes", ctx.wasted_wan_bytes)
+        .integer("abandoned_transfers", ctx.abandoned_transfers);
+    j.object("network_faults", n);
   }
   j.number("simulated_wall_clock_s", wall)
       .number("wan_bytes", ctx.wan_bytes)
@@ -214,6 +251,16 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   }
   auto& engine = *engine_holder;
   if (argc > 1) throw ScenarioError(fmt::format("SimGrid did not understand '{}' (expected --cfg=key:value or --log=...)", argv[1]));
+  // SimGrid aborts on a missing or malformed trace file: check them all first.
+  PlatformTraces traces;
+  try {
+    traces = scan_platform_traces(s.platform);
+  } catch (const ScenarioError& e) {
+    throw ScenarioError(fmt::format("{}: key 'platform': {}", file, e.what()));
+  }
+  if (traces.links_with("state_file") > 0 && s.algorithm.name != Algorithm::Dipaco)
+    throw ScenarioError(fmt::format("{}: key 'platform': link failures (state_file= on a link of {}) are simulated on the dipaco code "
+                                    "path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)", file, s.platform.string()));
   enable_energy_plugin();  // before the platform: it attaches to hosts as they are created
   try {
     engine.load_platform(s.platform.string());
@@ -252,6 +299,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   ctx.outer_host = outer_host;
   ctx.worker_hosts = worker_hosts;
   ctx.compute_seconds.assign(ctx.worker_hosts.size(), 0.0);
+  for (const auto& t : traces.traces)
+    if (t.element == "link" && t.attribute == "state_file")
+      if (const auto* link = s4u::Link::by_name_or_null(t.id)) ctx.failing_links.emplace_back(link, t.profile.zero_for_good_at());
+  ctx.platform_traces = std::move(traces);
   std::optional<EnergyReading> energy;  // at the end of training, not at the end of the simulation
   ctx.on_last_row = [&energy] { energy = read_energy(); };
   if (const int n = hosts_without_wattage())
@@ -277,21 +328,25 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
       out.out_dir = o.out_dir;
       return out;
     }
-    // Preemptible: worker hosts that run no executor and not the scheduler.
-    std::vector<s4u::Host*> preemptible;
-    for (auto* h : ctx.worker_hosts) {
-      const bool infrastructure = h == dipaco.scheduler_host ||
-                                  std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
+    // Preemptible: worker hosts that run no executor (unless executors fail too), not the scheduler
+    // and not the checkpoint store.
+    std::vector<s4u::Host*> preemptible, candidates = ctx.worker_hosts;
+    if (s.failures.executors_fail) candidates.insert(candidates.end(), dipaco.executor_hosts.begin(), dipaco.executor_hosts.end());
+    for (auto* h : candidates) {
+      const bool executor = std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
+      const bool infrastructure = h == dipaco.scheduler_host || h == dipaco.storage_host || (executor && !s.failures.executors_fail);
       if (!infrastructure && std::find(preemptible.begin(), preemptible.end(), h) == preemptible.end()) preemptible.push_back(h);
     }
-    dipaco.failure_plan = install_failures(s, preemptible);
+    const std::vector<s4u::Host*> backup(ctx.worker_hosts.begin() + dipaco.primary_workers, ctx.worker_hosts.end());
+    dipaco.failure_plan = install_failures(s, preemptible, backup);
     s4u::Actor::create("scheduler", dipaco.scheduler_host, TaskScheduler(ctx, dipaco));
     for (int w = 0; w < dipaco.workers; ++w)
       s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], DipacoWorker(ctx, dipaco, w))
           ->set_auto_restart(true);
     for (int m = 0; m < dipaco.structure.module_count(); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
-                         DipacoExecutor(ctx, dipaco, m));
+                         DipacoExecutor(ctx, dipaco, m))
+          ->set_auto_restart(s.failures.executors_fail);
     XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
              dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
@@ -318,8 +373,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   engine.run();
   std::string error = ctx.error;
   if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))
-    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock)",
-                        s4u::Engine::get_clock());
+    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock){}",
+                        s4u::Engine::get_clock(),
+                        ctx.abandoned_transfers == 0 ? std::string()
+                                                     : fmt::format("; {} transfer(s) were given up, the first: {}", ctx.abandoned_transfers, ctx.first_abandoned));
 
   std::vector<reports::MetricsRow> rows, overall;
   for (auto& p : ctx.rows) {

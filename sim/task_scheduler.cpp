@@ -7,6 +7,7 @@
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -61,11 +62,23 @@ void TaskScheduler::run() {
       std::unique_ptr<SchedulerMessage> msg(incoming);
       pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
       if (msg->kind == SchedulerMessage::Closed) {
-        ++closed_[msg->phase];
-        while (phase_ <= s.algorithm.outer_steps && closed_[phase_] == state_.structure.module_count()) close_phase(phase_);
+        closed_[msg->phase].insert(msg->module);
+        while (phase_ <= s.algorithm.outer_steps && static_cast<int>(closed_[phase_].size()) == state_.structure.module_count())
+          close_phase(phase_);
+      } else if (msg->kind == SchedulerMessage::Recovered) {
+        if (msg->phase == phase_) redo_through(msg->module, msg->phase);  // a later phase has not started
       } else {
         auto& held = holder_[static_cast<size_t>(msg->worker)];
-        if (msg->done && held.task == msg->task && held.phase == msg->phase && held.attempt == msg->attempt) held = Lease{};
+        if (msg->done && held.task == msg->task && held.phase == msg->phase && held.attempt == msg->attempt) {
+          if (msg->failed) {  // its modules were out of reach: the attempt is lost, the task goes again
+            state_.log(LedgerEvent::Lost, held.phase, -1, held.task, held.attempt, msg->worker);
+            if (held.phase == phase_ && !queued(held.task, held.phase)) {
+              requeue(held.task, held.phase);
+              ++state_.reexecutions;
+            }
+          }
+          held = Lease{};
+        }
         if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)]) {
           idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
           waiting_.insert(msg->worker);
@@ -89,7 +102,8 @@ void TaskScheduler::open_phase(int phase) {
       versions.push_back(ctx_.training ? std::make_shared<const engine::ParamVector>(state_.store->module(m)) : nullptr);
   }
   state_.phases[phase];  // workers record their losses here while it is open
-  for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t) queue_.push_back({t, phase, 1, 0});
+  for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t)
+    if (state_.active(ctx_.scenario, t, phase)) queue_.push_back({t, phase, 1, 0});
 }
 
 void TaskScheduler::close_phase(int phase) {
@@ -105,6 +119,8 @@ void TaskScheduler::close_phase(int phase) {
   state_.versions.erase(phase);
   for (auto it = state_.results.begin(); it != state_.results.end();)
     it = std::get<1>(it->first) <= phase ? state_.results.erase(it) : std::next(it);
+  for (auto it = state_.attempted.begin(); it != state_.attempted.end();)
+    it = std::get<1>(it->first) <= phase ? state_.attempted.erase(it) : std::next(it);
   // What phase + 1 resumes from stays; anything older can go.
   for (auto it = state_.task_moments.begin(); it != state_.task_moments.end();)
     it = it->first.second < phase ? state_.task_moments.erase(it) : std::next(it);
@@ -123,13 +139,30 @@ void TaskScheduler::drain_deaths() {
     }
     if (held.task < 0 || held.incarnation != d.incarnation) continue;
     state_.log(LedgerEvent::Lost, held.phase, -1, held.task, held.attempt, d.worker);
-    if (held.phase == phase_) {  // its phase still needs it: a new attempt, at the front of the queue
-      queue_.push_front({held.task, held.phase, held.attempt + 1, 0});
+    if (held.phase == phase_ && !queued(held.task, held.phase)) {  // its phase still needs it: a new attempt, at the front
+      requeue(held.task, held.phase);
       ++state_.reexecutions;
     }
     held = Lease{};
   }
   state_.deaths.clear();
+}
+
+bool TaskScheduler::queued(int task, int phase) const {
+  return std::any_of(queue_.begin(), queue_.end(), [&](const Lease& l) { return l.task == task && l.phase == phase; });
+}
+
+void TaskScheduler::requeue(int task, int phase) { queue_.push_front({task, phase, attempts_[{task, phase}] + 1, 0}); }
+
+void TaskScheduler::redo_through(int module, int phase) {
+  // Every task through the module that ran or runs on its lost version goes again; queued ones
+  // will start from the restored version anyway. In reverse, so that the queue keeps task order.
+  const auto& through = state_.tasks_through_module[static_cast<size_t>(module)];
+  for (auto t = through.rbegin(); t != through.rend(); ++t) {
+    if (!state_.active(ctx_.scenario, *t, phase) || queued(*t, phase)) continue;
+    requeue(*t, phase);
+    ++state_.redone_after_recovery;
+  }
 }
 
 void TaskScheduler::dispatch() {
@@ -140,19 +173,29 @@ void TaskScheduler::dispatch() {
       ++next;
       continue;
     }
-    next = waiting_.erase(next);
-    // The first queued task whose home is this worker, else the first queued task (work stealing).
-    auto pick = queue_.begin();
-    for (auto it = queue_.begin(); it != queue_.end(); ++it)
-      if (state_.tasks[static_cast<size_t>(it->task)].worker == w) {
+    // A primary worker takes the first queued task whose home it is, else the first queued task
+    // (work stealing). The backup pool takes only tasks whose home worker is busy or down.
+    auto pick = queue_.end();
+    const bool backup = w >= state_.primary_workers;
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      const int home = state_.tasks[static_cast<size_t>(it->task)].worker;
+      if (backup ? holder_[static_cast<size_t>(home)].task >= 0 || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on() : home == w) {
         pick = it;
         break;
       }
+    }
+    if (pick == queue_.end() && !backup) pick = queue_.begin();
+    if (pick == queue_.end()) {
+      ++next;
+      continue;
+    }
+    next = waiting_.erase(next);
     Lease lease = *pick;
     queue_.erase(pick);
     lease.attempt = ++attempts_[{lease.task, lease.phase}];
     lease.incarnation = inc;
     holder_[static_cast<size_t>(w)] = lease;
+    if (backup) ++state_.backup_tasks;
     idle_[static_cast<size_t>(w)] = 0;
     state_.log(LedgerEvent::Dispatch, lease.phase, -1, lease.task, lease.attempt, w);
     auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};
@@ -163,6 +206,16 @@ void TaskScheduler::dispatch() {
 }
 
 bool TaskScheduler::stalled() {
+  for (int m = 0; m < state_.structure.module_count(); ++m) {
+    auto* h = state_.executor_hosts[static_cast<size_t>(m)];
+    if (state_.failure_plan.down_for_good_at(h) > now()) continue;
+    ctx_.fail(fmt::format("no progress possible in phase {} of {}: the executor of module {} (host {}) is down for good since t = {:.6g} s",
+                          phase_, ctx_.scenario.algorithm.outer_steps, state_.structure.module_name(m), h->get_name(),
+                          state_.failure_plan.down_for_good_at(h)));
+    state_.finished = true;
+    s4u::Actor::kill_all();
+    return true;
+  }
   for (auto* h : ctx_.worker_hosts) {
     if (h->is_on()) {
       last_alive_ = now();
@@ -204,8 +257,8 @@ void DipacoWorker::run() {
     s4u::this_actor::on_exit([&st = state_, &ctx = ctx_, w = worker_](bool failed) {
       if (!failed || st.finished) return;
       auto& r = st.running[static_cast<size_t>(w)];
-      if (r.task >= 0 && r.compute_start >= 0) {
-        const double lost = (r.compute_end >= 0 ? r.compute_end : s4u::Engine::get_clock()) - r.compute_start;
+      if (r.task >= 0) {
+        const double lost = r.unsaved_s + (r.compute_start >= 0 ? s4u::Engine::get_clock() - r.compute_start : 0.0);
         st.lost_compute_s += lost;
         st.lost_flops += lost * ctx.worker_hosts[static_cast<size_t>(w)]->get_speed();
       }
@@ -216,11 +269,15 @@ void DipacoWorker::run() {
   s4u::this_actor::sleep_until(state_.start_time);
   SchedulerMessage request{SchedulerMessage::Request, worker_, me};
   while (true) {
-    send_async(ctx_, scheduler_mailbox(), state_.scheduler_host, new SchedulerMessage(request), kControlBytes)->wait();
+    send_and_wait(ctx_, scheduler_mailbox(), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
+                  [](void* p) { delete static_cast<SchedulerMessage*>(p); });
     std::unique_ptr<Assignment> a;
-    do a.reset(worker_mailbox(worker_)->get<Assignment>());
+    do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
     while (a->incarnation != me);  // one addressed to an earlier life of this worker
-    run_task(*a);
+    request.failed = !run_task(*a);
+    // Its modules were out of reach (an executor's host is down): give it back after a pause, so
+    // that the retries do not spin while the host is repaired.
+    if (request.failed) s4u::this_actor::sleep_for(ctx_.scenario.failures.heartbeat_s);
     request.done = true;
     request.task = a->task;
     request.phase = a->phase;
@@ -228,7 +285,7 @@ void DipacoWorker::run() {
   }
 }
 
-void DipacoWorker::run_task(const Assignment& a) {
+bool DipacoWorker::run_task(const Assignment& a) {
   const auto& s = ctx_.scenario;
   const auto& st = state_.structure;
   const int tau = s.algorithm.tau;
@@ -238,22 +295,51 @@ void DipacoWorker::run_task(const Assignment& a) {
   auto& running = state_.running[static_cast<size_t>(worker_)];
   running = DipacoState::Running{a.task, a.phase, a.attempt};
   const auto version = state_.versions.find(a.phase);
-  if (version == state_.versions.end()) return;  // its phase closed while the assignment travelled
+  if (version == state_.versions.end()) return true;  // its phase closed while the assignment travelled
   const auto versions = version->second;         // this phase's modules, held while the task runs
+  std::vector<int> epochs;                       // the modules' epochs these versions belong to
+  int epoch_sum = 0;
+  double path_bytes = 0.0;
+  for (int m : modules) {
+    epochs.push_back(state_.module_epoch[static_cast<size_t>(m)]);
+    epoch_sum += epochs.back();
+    path_bytes += state_.module_bytes[static_cast<size_t>(m)];
+  }
+  // An inner checkpoint holds the parameters and both AdamW moments.
+  const double inner_checkpoint_bytes = 3.0 * path_bytes;
+  const int resume_from = state_.attempted[{a.task, a.phase, epoch_sum}].saved_steps;
 
-  // A task whose last outer gradient was dropped continues from its own parameters; the others
-  // pull their path's modules from the executors' hosts.
+  // A task resumes from its inner checkpoint on the storage host; one whose last outer gradient was
+  // dropped continues from its own parameters; the others pull their path's modules from the
+  // executors' hosts.
   const auto own = state_.own_params.find({a.task, a.phase - 1});
   const bool continues = own != state_.own_params.end();
-  if (!continues) {
-    std::vector<s4u::CommPtr> pulls;
-    for (int m : modules)
-      pulls.push_back(pull_async(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
-    s4u::Comm::wait_all(pulls);
+  try {
+    if (resume_from > 0) {
+      std::vector<Transfer> checkpoint{Transfer::pull(ctx_, state_.storage_host, host, inner_checkpoint_bytes)};
+      wait_all(ctx_, checkpoint);
+      if (checkpoint.front().failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, checkpoint.front().why());
+      state_.resumed_steps += resume_from;
+    } else if (!continues) {
+      std::vector<Transfer> pulls;  // retried after link failures (sim/transfer.hpp)
+      for (int m : modules)
+        pulls.push_back(Transfer::pull(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
+      wait_all(ctx_, pulls);
+      for (const auto& p : pulls)
+        if (p.failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, p.why());
+    }
+  } catch (const simgrid::NetworkFailureException&) {
+    for (int m : modules) {
+      if (!state_.executor_hosts[static_cast<size_t>(m)]->is_on()) {  // a module's executor host is down
+        running = DipacoState::Running{};
+        return false;
+      }
+    }
+    throw;
   }
 
-  std::shared_future<engine::TrainResult> job;
-  if (ctx_.training) {
+  auto& attempted = state_.attempted[{a.task, a.phase, epoch_sum}];  // looked up again: the pulls took time
+  if (ctx_.training && !attempted.job.valid()) {
     engine::AdamState opt;
     if (s.dipaco.inner_state == InnerState::Path) {
       const auto m = state_.task_moments.find({a.task, a.phase - 1});
@@ -266,13 +352,32 @@ void DipacoWorker::run_task(const Assignment& a) {
     for (int m : modules) segments[static_cast<size_t>(st.segment_of_module(m))] = versions[static_cast<size_t>(m)];
     auto params = continues ? std::make_shared<const engine::ParamVector>(own->second.get().params)
                             : std::make_shared<const engine::ParamVector>(engine::PathRecipe{state_.layout.get(), std::move(segments)}.compose());
-    job = ctx_.submit_training(std::move(params), std::move(opt), {task.shard}, static_cast<int64_t>(a.phase - 1) * tau, tau,
-                               engine::mix_seed(s.seed, 5000 + static_cast<uint64_t>(a.task)));
+    attempted.job = ctx_.submit_training(std::move(params), std::move(opt), {task.shard}, static_cast<int64_t>(a.phase - 1) * tau, tau,
+                                         engine::mix_seed(s.seed, 5000 + static_cast<uint64_t>(a.task)));
   }
-  running.compute_start = now();
-  s4u::this_actor::execute(ctx_.cost.host_flops(tau));
-  running.compute_end = now();
-  ctx_.compute_seconds[static_cast<size_t>(worker_)] += running.compute_end - running.compute_start;
+  const auto job = attempted.job;
+
+  // The inner steps, in chunks between inner checkpoints (one chunk without them). A death loses
+  // the compute since the last checkpoint that reached the storage host.
+  const int every = s.checkpoints.inner_every_steps > 0 ? s.checkpoints.inner_every_steps : tau;
+  auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
+  for (int done = resume_from; done < tau;) {
+    const int chunk = std::min(every - done % every, tau - done);
+    running.compute_start = now();
+    s4u::this_actor::execute(ctx_.cost.host_flops(chunk));
+    running.unsaved_s += now() - running.compute_start;
+    running.compute_start = -1.0;
+    done += chunk;
+    if (done == tau) break;
+    try {  // a write to the storage host: the same host-to-host transfer as a pull
+      pull_async(ctx_, host, state_.storage_host, inner_checkpoint_bytes)->wait();
+      state_.attempted[{a.task, a.phase, epoch_sum}].saved_steps = done;
+      ++state_.inner_checkpoints;
+      compute += running.unsaved_s;
+      running.unsaved_s = 0.0;
+    } catch (const simgrid::NetworkFailureException&) {  // not saved: a later death loses this chunk too
+    }
+  }
 
   if (ctx_.training) {
     const auto& r = job.get();
@@ -282,21 +387,24 @@ void DipacoWorker::run_task(const Assignment& a) {
   }
   const bool dropped = gradient_dropped(s, a.task, a.phase);
   state_.results[{a.task, a.phase, a.attempt}] = DipacoState::Result{job, static_cast<int>(modules.size())};
-  std::vector<s4u::CommPtr> uploads;
-  for (int m : modules)
-    uploads.push_back(send_async(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
-                                 new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped},
-                                 state_.module_bytes[static_cast<size_t>(m)]));
-  // An upload fails when its executor has moved past the phase for good (the run's last phase
-  // closed under a quorum or deadline): the result was late anyway.
-  for (auto& u : uploads) {
-    try {
-      u->wait();
-    } catch (const simgrid::NetworkFailureException&) {
-    }
+  std::vector<Transfer> uploads;  // retried after link failures (sim/transfer.hpp)
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const int m = modules[i];
+    uploads.push_back(Transfer::message(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
+                                        new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
+                                        state_.module_bytes[static_cast<size_t>(m)], [](void* p) { delete static_cast<ContributionMessage*>(p); }));
   }
+  // An upload fails for good when its executor has moved past the phase for good (the run's last
+  // phase closed under a quorum or deadline; the result was late anyway), when its executor's host
+  // died (the phase is redone after the recovery) or when it was given up.
+  wait_all(ctx_, uploads);
   if (dropped && ctx_.training) state_.own_params[{a.task, a.phase}] = job;
+  compute += running.unsaved_s;  // the result is with the executors: its compute is secured
   running = DipacoState::Running{};
+  // Done: a later attempt (after an executor's recovery) trains from other versions, so the job is
+  // not needed again; dropping it keeps at most one path per busy worker in memory.
+  state_.attempted.erase({a.task, a.phase, epoch_sum});
+  return true;
 }
 
 }  // namespace dipaco::sim

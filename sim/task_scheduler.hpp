@@ -28,6 +28,9 @@ class TaskScheduler {
   void open_phase(int phase);
   void close_phase(int phase);
   void drain_deaths();
+  bool queued(int task, int phase) const;
+  void requeue(int task, int phase);  // a new attempt at the front, unless one is queued already
+  void redo_through(int module, int phase);  // after the module's executor recovered in `phase`
   void dispatch();
   bool stalled();  // true once the run has failed for lack of workers
 
@@ -38,7 +41,7 @@ class TaskScheduler {
   std::vector<int> idle_;      // per worker: the incarnation waiting for work, or 0
   std::set<int> waiting_;      // the workers whose idle_ is set, in order (dispatch visits only these)
   std::map<std::pair<int, int>, int> attempts_;  // (task, phase) -> attempts dispatched
-  std::map<int, int> closed_;                    // phase -> modules that closed it
+  std::map<int, std::set<int>> closed_;          // phase -> modules that closed it (a recovery may repeat a notice)
   int phase_ = 0;
   double last_alive_ = 0.0;
   double all_down_for_good_at_ = 0.0;  // when the last worker host goes down for good (infinity: never)
@@ -51,7 +54,7 @@ class DipacoWorker {
 
  private:
   void run();
-  void run_task(const Assignment& a);
+  bool run_task(const Assignment& a);  // false: it could not start (its modules were out of reach)
   RunContext& ctx_;
   DipacoState& state_;
   int worker_;

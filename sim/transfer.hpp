@@ -1,10 +1,18 @@
 // Simulated messages that account for their bytes: those between datacentres count as WAN bytes.
+// Transfers that must survive link failures (links with a state profile in the platform) are
+// issued again, all their bytes, after an exponential back-off (network.retry_*); a failure that
+// is not a link's (the peer's host is off, its actor is gone) ends them as it always did.
 #pragma once
 
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Mailbox.hpp>
 
 #include <functional>
-#include <simgrid/s4u/Mailbox.hpp>
+#include <string>
+#include <vector>
 
 #include "sim/run_context.hpp"
 
@@ -14,16 +22,69 @@ namespace dipaco::sim {
 simgrid::s4u::CommPtr send_async(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver,
                                  void* payload, double bytes);
 
-}  // namespace dipaco::sim
-
-namespace dipaco::sim {
-
-// Starts a bulk transfer of `bytes` from host `from` to host `to` with no actor at the sending
-// end (a worker pulling a module from its executor's host).
-// Sends `payload` without waiting for it: `cleanup` frees it if no one ever receives it.
+// Sends `payload` without waiting for it: `cleanup` frees it if no one ever receives it. Where the
+// route can fail, a courier actor on this host carries it and retries after link failures.
 void send_detached(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                    const std::function<void(void*)>& cleanup);
 
+// Starts a bulk transfer of `bytes` from host `from` to host `to` with no actor at the sending
+// end (a worker pulling a module from its executor's host).
 simgrid::s4u::CommPtr pull_async(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
+
+// The first link of the route from `from` to `to` that is off now, or null.
+const simgrid::s4u::Link* down_link(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
+
+// A message or pull that wait_all() issues again after a link failure.
+class Transfer {
+ public:
+  // A message to mailbox `to` (read on `receiver`) from this actor's host; `discard` frees the
+  // payload if it is never delivered.
+  static Transfer message(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
+                          std::function<void(void*)> discard);
+  static Transfer pull(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
+
+  bool failed() const { return state_ == Failed; }
+  const std::string& why() const { return why_; }  // why it failed for good
+
+ private:
+  friend void wait_all(RunContext& ctx, std::vector<Transfer>& transfers);
+  enum State { Running, BackingOff, Done, Failed };
+  void attempt(RunContext& ctx);  // starts an attempt, unless the route is down
+  void on_failure(RunContext& ctx);
+  void give_up(std::string why);
+
+  simgrid::s4u::Host* from_ = nullptr;
+  simgrid::s4u::Host* to_ = nullptr;
+  double bytes_ = 0.0;
+  std::function<simgrid::s4u::CommPtr()> start_;  // starts one attempt (counting its bytes)
+  void* payload_ = nullptr;
+  std::function<void(void*)> discard_;
+  simgrid::s4u::CommPtr comm_;
+  State state_ = Running;
+  int64_t failures_ = 0;
+  double retry_at_ = 0.0, first_failure_at_ = 0.0;
+  std::string why_;
+};
+
+// Waits until each transfer has arrived or failed for good, issuing again after its back-off each
+// one that a link failure broke. Never throws a network failure: see Transfer::failed().
+void wait_all(RunContext& ctx, std::vector<Transfer>& transfers);
+
+// Sends one message and waits for it; throws simgrid::NetworkFailureException if it failed for good.
+void send_and_wait(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
+                   std::function<void(void*)> discard);
+
+// Receives a message sent from host `sender`, posting the receive again when a link failure broke
+// the message on its way (its sender retries it); other failures propagate.
+template <class T>
+T* receive(simgrid::s4u::Mailbox* box, const simgrid::s4u::Host* sender) {
+  while (true) {
+    try {
+      return box->get<T>();
+    } catch (const simgrid::NetworkFailureException&) {
+      if (!sender->is_on() || down_link(sender, simgrid::s4u::this_actor::get_host()) == nullptr) throw;
+    }
+  }
+}
 
 }  // namespace dipaco::sim

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace e2e {
 
@@ -50,9 +51,10 @@ inline double json_number(const std::string& json, const std::string& key) {
   return std::stod(m[1]);
 }
 
-// A fresh temporary directory for one test's run.
+// A fresh temporary directory for one test's run; the process id keeps concurrent suites (two
+// checkouts tested at once) out of each other's way.
 inline std::filesystem::path out_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + name);
+  const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + std::to_string(getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   return dir;
 }

@@ -60,10 +60,11 @@ TEST(Failures, PreemptedTasksAreReexecutedExactlyOnceAndTheRunIsReproducible) {
 }
 
 TEST(Failures, LedgerInvariantsHoldOnOneHundredRandomFailureSchedules) {
-  // Property test: random seeds, failure rates, repair times, outages and phase policies.
+  // Property test: random seeds, failure rates, repair times, outages, phase policies, backup pools,
+  // compute schedules, failing executors and checkpoints.
   std::mt19937 rng(2026);
   const auto dir = out_dir("property");
-  int lost = 0, late = 0;
+  int lost = 0, late = 0, recovered = 0;
   for (int i = 0; i < 100; ++i) {
     std::uniform_real_distribution<double> mtbf(0.05, 2.0), mttr(0.01, 0.5), at(0.0, 0.3);
     const int policy = static_cast<int>(rng() % 3);
@@ -77,6 +78,14 @@ TEST(Failures, LedgerInvariantsHoldOnOneHundredRandomFailureSchedules) {
     if (policy == 1) args += " --set dipaco.phase_policy=quorum --set dipaco.quorum=0.5";
     if (policy == 2) args += " --set dipaco.phase_policy=deadline --set dipaco.deadline_s=" + std::to_string(100 + rng() % 300);
     if (rng() % 3 == 0) args += " --set failures.drop_probability=0.3";
+    // The elastic pool too: a backup pool with its own failure rate, and a varying replica count.
+    if (rng() % 3 == 0) args += " --set dipaco.backup_workers=[us-gpu5,asia-gpu5] --set failures.backup_preemption.mtbf_hours=0.2";
+    if (rng() % 3 == 0) args += " --set algorithm.replicas_per_path=2 --set dipaco.compute_schedule=" + std::string(rng() % 2 ? "ramp_down" : "doubling");
+    // Executors that fail and recover from module checkpoints, and inner checkpoints.
+    if (rng() % 3 == 0)
+      args += " --set dipaco.executors=us-gpu3 --set failures.executors_fail=true --set checkpoints.storage=eu-gpu0 "
+              "--set checkpoints.module_every_phases=" + std::to_string(1 + rng() % 3);
+    if (rng() % 3 == 0) args += " --set checkpoints.storage=eu-gpu0 --set checkpoints.inner_every_steps=" + std::to_string(3 + rng() % 10);
     const auto r = run(args);
     ASSERT_EQ(r.rc, 0) << args << "\n" << r.output;
     const auto rows = ledger(dir);
@@ -84,10 +93,12 @@ TEST(Failures, LedgerInvariantsHoldOnOneHundredRandomFailureSchedules) {
     ASSERT_TRUE(bad.empty()) << args << "\n" << bad.front();
     lost += static_cast<int>(count(rows, dipaco::reports::LedgerEvent::Lost));
     late += static_cast<int>(count(rows, dipaco::reports::LedgerEvent::Late));
+    recovered += static_cast<int>(count(rows, dipaco::reports::LedgerEvent::Recovered));
   }
-  // The schedules did exercise re-execution and late results.
+  // The schedules did exercise re-execution, late results and executor recoveries.
   EXPECT_GT(lost, 100);
   EXPECT_GT(late, 10);
+  EXPECT_GT(recovered, 10);
 }
 
 TEST(Failures, QuorumClosesPhasesEarlyAndDropsLateResults) {

@@ -31,6 +31,27 @@ TEST(Ledger, CleanLedgerPassesAndRoundTripsThroughCsv) {
   EXPECT_THROW(parse_ledger_csv("nonsense\n"), std::runtime_error);
 }
 
+TEST(Ledger, ARecoveryForgetsWhatTheExecutorHadAcceptedInThatPhase) {
+  // Task 0 is accepted, the executor restarts from its checkpoint of phase 0, turns away task 1's
+  // stale contribution, and accepts both tasks again before its update.
+  std::vector<LedgerRow> rows = {{0.0, E::Dispatch, 1, -1, 0, 1, 0},  {0.0, E::Dispatch, 1, -1, 1, 1, 1},
+                                 {3.0, E::Accepted, 1, 0, 0, 1, 0},   {4.0, E::Recovered, 1, 0, -1, 0, -1, 0},
+                                 {5.0, E::Stale, 1, 0, 1, 1, 1},      {5.0, E::Dispatch, 1, -1, 0, 2, 0},
+                                 {5.0, E::Dispatch, 1, -1, 1, 2, 1},  {9.0, E::Accepted, 1, 0, 0, 2, 0},
+                                 {9.0, E::Accepted, 1, 0, 1, 2, 1},   {9.0, E::Update, 1, 0, -1, 0, -1, 2, 2}};
+  EXPECT_TRUE(check_ledger(rows, true).empty()) << check_ledger(rows, true).front();
+  EXPECT_EQ(parse_ledger_csv(render_ledger_csv(rows))[3].event, E::Recovered);
+  // Counting the accepted row from before the recovery is a violation.
+  auto miscount = rows;
+  miscount.back().included = 3;
+  EXPECT_TRUE(mentions(check_ledger(miscount, true), "update includes 3 contributions but 2 were accepted"));
+  // So is a recovery after the update it would have to precede.
+  auto after = rows;
+  std::swap(after[3], after.back());
+  after[3].time_s = 4.0;
+  EXPECT_TRUE(mentions(check_ledger(after, true), "recovered after its update"));
+}
+
 TEST(Ledger, EachViolationIsNamed) {
   auto twice = clean();
   twice[6].event = E::Accepted;  // the duplicate counted again

@@ -84,6 +84,32 @@ TEST(ModuleStore, PerModuleAveragingIsWeightedOverItsPathsAndRescalable) {
   }
 }
 
+TEST(ModuleStore, RestoringASavedModuleRollsBackItsParametersAndMomentum) {
+  // What an executor's recovery relies on: after save, two Nesterov steps, restore and the same two
+  // steps again, the module is where the first two steps took it (momentum included).
+  const PathLayout layout(kModel, two_by_two());
+  const auto init = init_params(kModel, 3);
+  const int m = 1;
+  const size_t n = layout.module_params(m);
+  ModuleStore store(layout, init, {OuterKind::Nesterov, 0.7, 0.9});
+  const ParamVector a(n, 0.5f), b(n, -0.25f);
+  store.outer_step(m, {&a}, {1.0}, false);
+  const auto saved = store.save(m);
+  const auto other = store.module(2);
+  store.outer_step(m, {&b}, {1.0}, false);
+  store.outer_step(m, {&a}, {1.0}, false);
+  const ParamVector after = store.module(m);
+  store.restore(m, saved);
+  EXPECT_EQ(store.module(m), saved.params);
+  store.outer_step(m, {&b}, {1.0}, false);
+  store.outer_step(m, {&a}, {1.0}, false);
+  EXPECT_EQ(store.module(m), after);
+  EXPECT_EQ(store.module(2), other);  // other modules untouched
+  auto wrong = saved;
+  wrong.params.pop_back();
+  EXPECT_THROW(store.restore(m, wrong), std::invalid_argument);
+}
+
 TEST(PathLayout, RejectsLevelsThatDoNotCoverTheBlocks) {
   EXPECT_THROW(PathLayout(kModel, PathStructure{{{1, 2, false}}, true}), std::invalid_argument);
 }
