@@ -70,13 +70,7 @@ void TaskScheduler::run() {
       } else {
         auto& held = holder_[static_cast<size_t>(msg->worker)];
         if (msg->done && held.task == msg->task && held.phase == msg->phase && held.attempt == msg->attempt) {
-          if (msg->failed) {  // its modules were out of reach: the attempt is lost, the task goes again
-            state_.log(LedgerEvent::Lost, held.phase, -1, held.task, held.attempt, msg->worker);
-            if (held.phase == phase_ && !queued(held.task, held.phase)) {
-              requeue(held.task, held.phase);
-              ++state_.reexecutions;
-            }
-          }
+          if (msg->failed) lose(held, msg->worker);  // its modules were out of reach: the task goes again
           held = Lease{};
         }
         if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)]) {
@@ -138,14 +132,18 @@ void TaskScheduler::drain_deaths() {
       waiting_.erase(d.worker);
     }
     if (held.task < 0 || held.incarnation != d.incarnation) continue;
-    state_.log(LedgerEvent::Lost, held.phase, -1, held.task, held.attempt, d.worker);
-    if (held.phase == phase_ && !queued(held.task, held.phase)) {  // its phase still needs it: a new attempt, at the front
-      requeue(held.task, held.phase);
-      ++state_.reexecutions;
-    }
+    lose(held, d.worker);
     held = Lease{};
   }
   state_.deaths.clear();
+}
+
+void TaskScheduler::lose(const Lease& lease, int worker) {
+  state_.log(LedgerEvent::Lost, lease.phase, -1, lease.task, lease.attempt, worker);
+  if (lease.phase == phase_ && !queued(lease.task, lease.phase)) {  // its phase still needs it: a new attempt, at the front
+    requeue(lease.task, lease.phase);
+    ++state_.reexecutions;
+  }
 }
 
 bool TaskScheduler::queued(int task, int phase) const {

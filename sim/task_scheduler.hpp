@@ -28,6 +28,7 @@ class TaskScheduler {
   void open_phase(int phase);
   void close_phase(int phase);
   void drain_deaths();
+  void lose(const Lease& lease, int worker);  // logs the attempt lost; re-queues it if its phase is open
   bool queued(int task, int phase) const;
   void requeue(int task, int phase);  // a new attempt at the front, unless one is queued already
   void redo_through(int module, int phase);  // after the module's executor recovered in `phase`
