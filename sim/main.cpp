@@ -16,6 +16,7 @@
 #include "sim/data_setup.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
+#include "sim/sweep_command.hpp"
 
 namespace {
 
@@ -68,11 +69,31 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   run->add_option("--cfg", cfgs, "SimGrid option as --cfg=key:value, e.g. --cfg=network/model:LV08 (repeatable)");
   run->add_option("--log", logs, "SimGrid log setting, e.g. --log=dipaco_run.thres:warning (repeatable)");
+  bool no_report = false;
+  run->add_flag("--no-report", no_report, "Do not write the HTML report (report/index.html in the run directory)");
+
+  dipaco::sim::SweepArgs sweep_args;
+  std::string sweep_scenario, sweep_out;
+  int sweep_task = -1, sweep_repeat = 0, sweep_threads = 0;
+  auto* sweep = app.add_subcommand("sweep", "Run a scenario over a grid of keys, each run its own process; write sweep.csv and a report");
+  sweep->add_option("scenario", sweep_scenario, "Scenario YAML file (its sweep: section holds a grid too)");
+  sweep->add_option("--grid", sweep_args.grids, "key=v1,v2,...: a scenario key and its values (repeatable; any key, e.g. algorithm.tau=10,50)");
+  sweep->add_option("--set", sweep_args.overrides, "Override a scenario key for every run (repeatable)");
+  sweep->add_option("--repeat", sweep_repeat, "Seeds per grid point: seed, seed+1, ... (default 1, or sweep.repeat)")->check(CLI::Range(1, 10000));
+  sweep->add_option("-j,--jobs", sweep_args.jobs, "Runs at once; the cores are split between them (default 1)")->check(CLI::Range(1, 1024));
+  sweep->add_option("--threads", sweep_threads, "Cores to use in all (default: all); with --task, this run's threads")->check(CLI::Range(1, 1024));
+  sweep->add_option("--out", sweep_out, "Sweep folder (default: runs/sweep-<scenario>-<date>-<time>)");
+  sweep->add_flag("--resume", sweep_args.resume, "Continue the sweep in --out: skip completed runs, redo failed and partial ones");
+  sweep->add_flag("--no-report", no_report, "Do not write the HTML report");
+  sweep->add_option("--executor", sweep_args.executor, "local (run here) or slurm (write a job-array script, DIR/sweep.slurm)");
+  sweep->add_option("--task", sweep_task, "Run only run I of the sweep in --out (what each Slurm array task does)")->check(CLI::Range(0, 1000000));
+  sweep->add_flag("--collect", sweep_args.collect, "Only gather --out's runs into sweep.csv (and the report)");
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
   const std::string command = argc > 1 ? argv[1] : "";
-  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "data" && command != "inspect" && command != "check") {
-    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data, inspect, check; see dipaco-sim --help)\n";
+  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "sweep" && command != "data" && command != "inspect" &&
+      command != "check") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, sweep, data, inspect, check; see dipaco-sim --help)\n";
     return 2;
   }
   std::string run_dir;
@@ -107,6 +128,24 @@ int main(int argc, char** argv) {
   }
 
   if (check->parsed()) return check_run(run_dir);
+
+  if (sweep->parsed()) {
+    sweep_args.scenario = sweep_scenario;
+    sweep_args.out = sweep_out;
+    if (sweep_task >= 0) sweep_args.task = sweep_task;
+    if (sweep_repeat > 0) sweep_args.repeat = sweep_repeat;
+    if (sweep_threads > 0) sweep_args.threads = sweep_threads;
+    sweep_args.progress_line = ::isatty(STDOUT_FILENO) != 0;
+    try {
+      return dipaco::sim::sweep_command(sweep_args);
+    } catch (const dipaco::sim::ScenarioError& e) {
+      std::cerr << "dipaco-sim: error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "dipaco-sim: sweep failed: " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   if (data->parsed()) {
     try {

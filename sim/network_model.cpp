@@ -1,11 +1,35 @@
 #include "sim/network_model.hpp"
 
+#include <fmt/format.h>
+#include <simgrid/s4u/Link.hpp>
+
+#include "sim/platform.hpp"
+
 namespace dipaco::sim {
 
 std::vector<std::string> network_config(NetworkModel model) {
   if (model == NetworkModel::Analytic)
     return {"network/model:CM02", "network/TCP-gamma:0", "network/crosstraffic:0"};
   return {};  // SimGrid's defaults
+}
+
+void scale_wan_links(const Scenario& s, const PlatformTraces& traces) {
+  const struct {
+    double scale;
+    const char* key;
+    const char* trace;
+  } scales[] = {{s.wan_bandwidth_scale, "network.wan_bandwidth_scale", "bandwidth_file"},
+                {s.wan_latency_scale, "network.wan_latency_scale", "latency_file"}};
+  if (scales[0].scale == 1.0 && scales[1].scale == 1.0) return;
+  for (auto* link : all_wan_links()) {
+    for (const auto& sc : scales)
+      if (sc.scale != 1.0 && traces.link(link->get_name(), sc.trace) != nullptr)
+        throw ScenarioError(fmt::format("{}: key '{}': WAN link '{}' of {} follows a {} (absolute values), which a scale cannot "
+                                        "apply to; scale the trace file or leave {} at 1",
+                                        s.file.string(), sc.key, link->get_name(), s.platform.string(), sc.trace, sc.key));
+    link->set_bandwidth(link->get_bandwidth() * s.wan_bandwidth_scale);
+    link->set_latency(link->get_latency() * s.wan_latency_scale);
+  }
 }
 
 }  // namespace dipaco::sim

@@ -3,7 +3,12 @@
 #include <fmt/format.h>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
 
 #include "sim/scenario.hpp"
 
@@ -14,6 +19,53 @@ std::string datacentre_of(const simgrid::s4u::Host* host) {
   const simgrid::s4u::NetZone* zone = host->get_englobing_zone();
   while (zone != root && zone->get_parent() != root) zone = zone->get_parent();
   return zone->get_name();
+}
+
+namespace {
+
+// Links on the routes, both ways, between `h` and another host of its datacentre.
+std::set<const simgrid::s4u::Link*> local_links(const simgrid::s4u::Host* h) {
+  std::set<const simgrid::s4u::Link*> out;
+  const std::string dc = datacentre_of(h);
+  for (const auto* other : simgrid::s4u::Engine::get_instance()->get_all_hosts()) {
+    if (other == h || datacentre_of(other) != dc) continue;
+    for (const auto& [a, b] : {std::make_pair(h, other), std::make_pair(other, h)}) {
+      std::vector<simgrid::s4u::Link*> links;
+      double latency = 0;
+      a->route_to(b, links, &latency);
+      out.insert(links.begin(), links.end());
+    }
+    break;  // hosts of a datacentre share its local links (a cluster's private links aside, which are on this route too)
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<simgrid::s4u::Link*> wan_links_on_route(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to) {
+  std::vector<simgrid::s4u::Link*> out;
+  if (datacentre_of(from) == datacentre_of(to)) return out;
+  std::vector<simgrid::s4u::Link*> links;
+  double latency = 0;
+  from->route_to(to, links, &latency);
+  const auto a = local_links(from);
+  const auto b = local_links(to);
+  for (auto* l : links)
+    if (!a.count(l) && !b.count(l)) out.push_back(l);
+  return out;
+}
+
+std::vector<simgrid::s4u::Link*> all_wan_links() {
+  std::map<std::string, const simgrid::s4u::Host*> first_host;  // datacentre -> a host of it
+  for (const auto* h : simgrid::s4u::Engine::get_instance()->get_all_hosts()) first_host.try_emplace(datacentre_of(h), h);
+  std::map<std::string, simgrid::s4u::Link*> by_name;
+  for (const auto& [dc_a, a] : first_host)
+    for (const auto& [dc_b, b] : first_host)
+      if (dc_a != dc_b)
+        for (auto* l : wan_links_on_route(a, b)) by_name.emplace(l->get_name(), l);
+  std::vector<simgrid::s4u::Link*> out;
+  for (const auto& [name, l] : by_name) out.push_back(l);
+  return out;
 }
 
 simgrid::s4u::Host* host_by_name(const std::string& name, const std::string& scenario_key, const std::string& scenario_file) {

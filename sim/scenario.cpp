@@ -225,6 +225,8 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     const YAML::Node limit = n.raw("retry_limit");
     const bool unlimited = !n.has("retry_limit") || (limit.IsScalar() && (limit.Scalar() == "unlimited" || limit.Scalar() == "inf" || limit.Scalar() == ".inf"));
     if (!unlimited) s.retry.limit = n.integer64("retry_limit", 0, 0);  // 0: a link failure fails the transfer at once
+    s.wan_bandwidth_scale = n.real("wan_bandwidth_scale", 1.0, 0.0, 1e6, false);
+    s.wan_latency_scale = n.real("wan_latency_scale", 1.0, 0.0, 1e6);
     n.finish();
   }
   {
@@ -290,10 +292,21 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   {
     auto a = top.child("algorithm");
     s.algorithm.name = a.choice<Algorithm>("name", Algorithm::Diloco,
-                                           {{"diloco", Algorithm::Diloco}, {"sync", Algorithm::Sync}, {"dipaco", Algorithm::Dipaco}});
+                                           {{"diloco", Algorithm::Diloco},
+                                            {"sync", Algorithm::Sync},
+                                            {"dense", Algorithm::Sync},  // the dense data-parallel baseline, by its usual name
+                                            {"dipaco", Algorithm::Dipaco}});
     s.algorithm.replicas_per_path = a.integer("replicas_per_path", 1, 1, 4096);
     s.algorithm.tau = a.integer("tau", s.algorithm.tau, 1);
     s.algorithm.outer_steps = a.integer("outer_steps", s.algorithm.outer_steps, 1);
+    s.algorithm.total_inner_steps = a.integer("total_inner_steps", 0, 0);
+    if (s.algorithm.total_inner_steps > 0) {
+      if (s.algorithm.total_inner_steps % s.algorithm.tau != 0)
+        a.fail(a.raw("total_inner_steps"), "total_inner_steps",
+               fmt::format("{} is not a multiple of algorithm.tau ({}); outer_steps = total_inner_steps / tau must be whole",
+                           s.algorithm.total_inner_steps, s.algorithm.tau));
+      s.algorithm.outer_steps = s.algorithm.total_inner_steps / s.algorithm.tau;
+    }
     s.algorithm.eval_every = a.integer("eval_every", s.algorithm.eval_every, 1);
     a.finish();
   }
@@ -461,6 +474,8 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     if (top.has("target_val_loss")) s.target_val_loss = top.real("target_val_loss", 0.0, 0.0, 1e6, false);
     s.trace = top.choice<bool>("trace", true, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
   }
+  // The sweep section is read by `dipaco-sim sweep` (sim/sweep_grid.hpp); a single run ignores it.
+  top.has("sweep");
   top.finish();
   return s;
 }
@@ -476,6 +491,8 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "retry_limit" << YAML::Value;
   if (s.retry.unlimited()) y << "unlimited";
   else y << s.retry.limit;
+  y << YAML::Key << "wan_bandwidth_scale" << YAML::Value << s.wan_bandwidth_scale;
+  y << YAML::Key << "wan_latency_scale" << YAML::Value << s.wan_latency_scale;
   y << YAML::EndMap;
   y << YAML::Key << "placement" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "outer" << YAML::Value << s.outer_host;
@@ -509,6 +526,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "name" << YAML::Value << to_string(s.algorithm.name);
   y << YAML::Key << "tau" << YAML::Value << s.algorithm.tau;
   y << YAML::Key << "outer_steps" << YAML::Value << s.algorithm.outer_steps;
+  y << YAML::Key << "total_inner_steps" << YAML::Value << s.algorithm.total_inner_steps;
   y << YAML::Key << "eval_every" << YAML::Value << s.algorithm.eval_every;
   y << YAML::Key << "replicas_per_path" << YAML::Value << s.algorithm.replicas_per_path;
   y << YAML::EndMap;

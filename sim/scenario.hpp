@@ -52,6 +52,9 @@ struct AlgorithmSpec {
   int tau = 50;          // inner steps per outer step (DiLoCo's H); for sync: steps between evaluations
   int outer_steps = 10;  // DiLoCo rounds; sync runs tau * outer_steps steps
   int eval_every = 1;    // outer steps between evaluations
+  // If > 0, outer_steps is derived as total_inner_steps / tau, so that a sweep over tau keeps the
+  // compute fixed (DiLoCo's ablations over H hold the total steps).
+  int total_inner_steps = 0;
 };
 
 // Cost of one inner step as simulated. Zero fields fall back to the model that really trains.
@@ -163,6 +166,10 @@ struct Scenario {
   std::filesystem::path platform;  // resolved relative to the scenario file
   NetworkModel network = NetworkModel::Analytic;
   RetrySpec retry;
+  // Every WAN link's bandwidth and latency (links outside any datacentre zone) are multiplied by
+  // these once the platform is loaded: sweeps over network quality without editing the XML.
+  double wan_bandwidth_scale = 1.0;
+  double wan_latency_scale = 1.0;
   std::string outer_host;
   std::vector<std::string> worker_hosts;
   DataSpec data;

@@ -267,6 +267,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   } catch (const std::exception& e) {
     throw ScenarioError(fmt::format("{}: key 'platform': cannot load '{}': {}", file, s.platform.string(), e.what()));
   }
+  scale_wan_links(s, traces);
 
   if (o.inspect_only) {
     if (s.algorithm.name != Algorithm::Dipaco)

@@ -97,7 +97,6 @@ struct TraceRecorder::State {
   // WAN bytes in flight: link name -> (time, +/- bytes, seq).
   std::map<std::string, std::vector<std::tuple<double, int64_t, uint64_t>>> wan_deltas;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> wan_route_cache;
-  std::map<std::string, std::set<std::string>> local_links_cache;
 
   void exec_started(const s4u::Exec& e) {
     if (!recording) return;
@@ -174,37 +173,10 @@ struct TraceRecorder::State {
     down_since.emplace(h.get_name(), std::make_pair(now(), next_seq++));
   }
 
-  // Links of the host's own datacentre: those on its routes to and from another host there (both
-  // ways, for split-duplex links).
-  const std::set<std::string>& local_links(const s4u::Host* h) {
-    auto [it, fresh] = local_links_cache.try_emplace(h->get_name());
-    if (!fresh) return it->second;
-    const std::string dc = datacentre_of(h);
-    for (const auto* other : s4u::Engine::get_instance()->get_all_hosts()) {
-      if (other == h || datacentre_of(other) != dc) continue;
-      for (const auto& [a, b] : {std::make_pair(h, other), std::make_pair(other, h)}) {
-        std::vector<s4u::Link*> links;
-        double latency = 0;
-        a->route_to(b, links, &latency);
-        for (const auto* l : links) it->second.insert(l->get_name());
-      }
-      break;
-    }
-    return it->second;
-  }
-
-  // WAN links of a route between datacentres: the links on it that belong to neither end's
-  // datacentre (a datacentre of a single host counts its own links as WAN).
   const std::vector<std::string>& wan_links(const s4u::Host* from, const s4u::Host* to) {
     auto [it, fresh] = wan_route_cache.try_emplace({from->get_name(), to->get_name()});
-    if (!fresh || datacentre_of(from) == datacentre_of(to)) return it->second;
-    std::vector<s4u::Link*> links;
-    double latency = 0;
-    from->route_to(to, links, &latency);
-    const auto& a = local_links(from);
-    const auto& b = local_links(to);
-    for (const auto* l : links)
-      if (!a.count(l->get_name()) && !b.count(l->get_name())) it->second.push_back(l->get_name());
+    if (fresh)
+      for (const auto* l : wan_links_on_route(from, to)) it->second.push_back(l->get_name());
     return it->second;
   }
 };
