@@ -25,10 +25,17 @@ std::string yaml_text(const YAML::Node& n) {
   return e.c_str();
 }
 
-// Directory names keep letters, digits and . _ + - =; anything else (/, spaces, brackets) is _.
+// Directory names keep letters, digits and . _ + - =; any run of other characters (/, spaces,
+// brackets, commas) becomes one _.
 std::string file_safe(const std::string& s) {
   std::string out;
-  for (const char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || std::string("._+-=").find(c) != std::string::npos) ? c : '_';
+  bool replaced = false;
+  for (const char c : s) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) || std::string("._+-=").find(c) != std::string::npos;
+    if (keep) out += c;
+    else if (!replaced) out += '_';
+    replaced = !keep;
+  }
   return out;
 }
 
