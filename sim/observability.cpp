@@ -45,6 +45,13 @@ void add_observability(reports::JsonObject& j, const RunContext& ctx, const std:
   reports::JsonObject util;
   for (const auto& [dc, u] : utilisation_per_datacentre(ctx.compute_seconds, dcs, wall)) util.number(dc, u);
   j.object("utilisation_per_datacentre", util);
+  if (const auto& b = ctx.utilisation_breakdown) {
+    reports::JsonObject parts;
+    parts.number("compute", (*b)[0]).number("communication", (*b)[1]).number("idle", (*b)[2]).number("down", (*b)[3]);
+    j.object("utilisation_breakdown", parts);
+  } else {
+    j.null("utilisation_breakdown");  // it comes from the trace: trace is off
+  }
   const auto& target = ctx.scenario.target_val_loss;
   if (target) j.number("target_val_loss", *target);
   else j.null("target_val_loss");

@@ -3,6 +3,7 @@
 // simulation's thread; pool threads only see the immutable data it points to.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -76,6 +77,9 @@ struct RunContext {
   // Called, from the recording actor, right after the last outer step's whole-model row is
   // recorded: the end of training (summary.json's simulated wall-clock). Energy is read here.
   std::function<void()> on_last_row;
+  // Fractions of worker host-time: compute, communication, idle, down (TraceRecorder::breakdown);
+  // empty without a trace.
+  std::optional<std::array<double, 4>> utilisation_breakdown;
   TraceRecorder* trace = nullptr;  // sim/transfer.cpp registers every transfer here; null: no trace.json
 
   // Progress.

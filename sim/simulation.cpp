@@ -392,7 +392,11 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
 
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
-  if (trace) reports::write_atomically(o.out_dir / "trace.json", trace->render());
+  if (trace) {
+    reports::write_atomically(o.out_dir / "trace.json", trace->render());
+    const auto& b = trace->breakdown();
+    ctx.utilisation_breakdown = std::array<double, 4>{b.compute, b.communication, b.idle, b.down};
+  }
   if (is_dipaco) reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
   reports::write_atomically(o.out_dir / "summary.json",
                             summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop, error, energy));

@@ -217,6 +217,40 @@ std::string TraceRecorder::render() {
   st.down_since.clear();
   st.recording = false;
 
+  breakdown_ = Breakdown{};
+  if (end > 0 && !st.worker_hosts.empty()) {
+    // A sweep over each host's span edges; the segment between two edges goes to the highest
+    // category active in it (down > compute > communication), or to idle.
+    for (const auto* h : st.worker_hosts) {
+      std::vector<std::pair<double, int>> edges;  // (time, +/-(1 + category)): 0 compute, 1 communication, 2 down
+      for (const auto& sp : st.spans) {
+        if (sp.host != h || !(sp.end > sp.begin)) continue;
+        const int c = sp.kind == Kind::Compute ? 0 : sp.kind == Kind::Down ? 2 : 1;
+        edges.emplace_back(sp.begin, 1 + c);
+        edges.emplace_back(sp.end, -(1 + c));
+      }
+      std::sort(edges.begin(), edges.end());
+      int active[3] = {0, 0, 0};
+      double t = 0.0;
+      auto account = [&](double until) {
+        const double d = until - t;
+        if (d <= 0) return;
+        if (active[2] > 0) breakdown_.down += d;
+        else if (active[0] > 0) breakdown_.compute += d;
+        else if (active[1] > 0) breakdown_.communication += d;
+        else breakdown_.idle += d;
+      };
+      for (const auto& [time, delta] : edges) {
+        account(time);
+        t = std::max(t, time);
+        active[std::abs(delta) - 1] += delta > 0 ? 1 : -1;
+      }
+      account(end);
+    }
+    const double total = end * static_cast<double>(st.worker_hosts.size());
+    for (double* f : {&breakdown_.compute, &breakdown_.communication, &breakdown_.idle, &breakdown_.down}) *f /= total;
+  }
+
   // Idle: the gaps in a worker host's spans, from 0 to the end of the run.
   for (const auto* h : st.worker_hosts) {
     std::vector<std::pair<double, double>> busy;

@@ -36,9 +36,18 @@ class TraceRecorder {
   // recording, and returns the whole trace as JSON. Call once, while the engine still exists.
   std::string render();
 
+  // Where the worker hosts' time went, over [0, the end of the run], once render() has run: each
+  // instant of each worker host counts once, as down if the host is off, else compute if it
+  // executes, else communication if it sends or receives, else idle. Fractions summing to 1.
+  struct Breakdown {
+    double compute = 0, communication = 0, idle = 0, down = 0;
+  };
+  const Breakdown& breakdown() const { return breakdown_; }
+
  private:
   struct State;
-  std::shared_ptr<State> state_;  // shared with the signal callbacks, which outlive this object
+  std::shared_ptr<State> state_;
+  Breakdown breakdown_;  // shared with the signal callbacks, which outlive this object
 };
 
 }  // namespace dipaco::sim
