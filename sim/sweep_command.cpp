@@ -119,7 +119,8 @@ int sweep_command(const SweepArgs& a) {
   for (const auto& ax : m.spec.axes) grid += fmt::format("{}{} x{}", grid.empty() ? "" : ", ", ax.key, ax.values.size());
   std::cout << fmt::format("sweep: {} runs ({}{}), {} at a time with {} training threads each -> {}\n", m.points.size(),
                            grid.empty() ? "no grid" : grid, m.spec.repeat > 1 ? fmt::format(", {} seeds", m.spec.repeat) : "", jobs,
-                           m.threads_per_run, dir.string());
+                           m.threads_per_run, dir.string())
+            << std::flush;
   std::vector<int> all(m.points.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   const auto tally = run_points(dir, m, all, a.resume, {self_binary(), jobs, a.progress_line}, std::cout);

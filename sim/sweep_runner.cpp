@@ -87,7 +87,7 @@ SweepTally run_points(const std::filesystem::path& sweep_dir, const SweepManifes
     if (skip_complete && is_complete(run_dir(sweep_dir, m.points[i]))) ++tally.skipped;
     else queue.push_back(i);
   }
-  if (tally.skipped > 0) out << fmt::format("sweep: {} runs already complete, skipped\n", tally.skipped);
+  if (tally.skipped > 0) out << fmt::format("sweep: {} runs already complete, skipped\n", tally.skipped) << std::flush;
 
   // No SA_RESTART: a signal should cut the polling sleep short.
   struct sigaction stop {}, old_int {}, old_term {};
@@ -174,7 +174,7 @@ SweepTally run_points(const std::filesystem::path& sweep_dir, const SweepManifes
     }
     write_status(dir, s);
     if (o.progress_line) out << "\r\x1b[K";
-    out << fmt::format("sweep: {} {} in {}{}\n", p.name, s.status, duration(s.real_seconds), s.error.empty() ? "" : ": " + s.error);
+    out << fmt::format("sweep: {} {} in {}{}\n", p.name, s.status, duration(s.real_seconds), s.error.empty() ? "" : ": " + s.error) << std::flush;
     bar();
   }
   if (o.progress_line) out << "\r\x1b[K" << std::flush;
