@@ -13,6 +13,7 @@
 
 #include "engine/allocator.hpp"
 #include "reports/ledger.hpp"
+#include "reports/report.hpp"
 #include "sim/data_setup.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
@@ -71,8 +72,9 @@ int main(int argc, char** argv) {
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
   const std::string command = argc > 1 ? argv[1] : "";
-  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "data" && command != "inspect" && command != "check") {
-    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data, inspect, check; see dipaco-sim --help)\n";
+  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "data" && command != "inspect" && command != "check" &&
+      command != "report") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, data, inspect, check, report; see dipaco-sim --help)\n";
     return 2;
   }
   std::string run_dir;
@@ -82,6 +84,12 @@ int main(int argc, char** argv) {
   inspect->add_option("scenario", scenario_path, "Scenario YAML file")->required();
   inspect->add_option("--set", overrides, "Override a scenario key (repeatable)");
   inspect->add_option("--out", out_dir, "Folder for the DOT files (default: runs/<scenario>-inspect)");
+
+  std::vector<std::string> report_dirs;
+  std::string report_out;
+  auto* report = app.add_subcommand("report", "Write an HTML report with plots (gnuplot) of run and sweep directories");
+  report->add_option("dirs", report_dirs, "Run directories (summary.json) and sweep directories (sweep.json)")->required();
+  report->add_option("-o,--out", report_out, "Report folder (default: DIR/report for one directory, else report-<date>-<time>)");
 
   auto* data = app.add_subcommand("data", "Build or inspect a scenario's tokenizer and token caches");
   data->require_subcommand(1);
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
   }
 
   if (check->parsed()) return check_run(run_dir);
+  if (report->parsed()) return dipaco::reports::report_command(report_dirs, report_out, std::cout, std::cerr);
 
   if (data->parsed()) {
     try {
