@@ -239,7 +239,7 @@ PlotSet plan_plots(const ReportInputs& in, const std::vector<std::string>& label
   }
 
   if (ppl.empty()) {
-    set.notes.push_back("No finished run has a validation perplexity (timing-only runs, training=off): perplexity plots are left out.");
+    set.notes.push_back("No finished run has a validation perplexity (timing-only runs, training=off, have none): perplexity plots are left out.");
   } else {
     const std::string common = "set ylabel 'validation perplexity'\nset logscale y\n" + log_tics(ppl_lo, ppl_hi) +
                                "set grid xtics ytics\nset key below\n";
