@@ -132,7 +132,7 @@ std::string runs_table(const ReportInputs& in, const std::vector<std::string>& k
       const auto it = run.settings.find(k);
       html += "<td>" + (it == run.settings.end() ? std::string() : esc(it->second)) + "</td>";
     }
-    html += fmt::format("<td>{}</td><td>{}</td>", esc(run.seed()), run.ok ? "ok" : "failed");
+    html += fmt::format("<td>{}</td><td>{}</td>", esc(run.seed()), esc(run.status));
     html += number_cell(run.final_val_perplexity, 2) + number_cell(run.simulated_wall_clock_s, 3, 3600.0) +
             number_cell(run.wan_bytes, 2, 1e9) + number_cell(run.lost_compute_s, 1) +
             number_cell(run.time_to_target_s, 3, 3600.0) + number_cell(run.real_seconds, 2);

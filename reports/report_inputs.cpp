@@ -112,6 +112,7 @@ void read_run(RunRecord& run) {
   const fs::path& dir = run.dir;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
+    run.status = "not run";
     run.error = "not run: no directory " + dir.string();
     return;
   }
@@ -131,16 +132,19 @@ void read_run(RunRecord& run) {
   else run.error = "no summary.json: the run did not finish";
   if (const auto status_text = read_text(dir / "status.json")) {
     const json st = parse_json_file(dir / "status.json", *status_text, "the sweep driver writes it; remove it to treat the run as finished");
-    if (string_at(st, "status") == "failed") {
+    const std::string status = string_at(st, "status");
+    if (status != "ok") {  // failed, interrupted
       run.ok = false;
+      run.status = status.empty() ? "failed" : status;
       run.error = string_at(st, "error");
       if (run.error.empty()) {
         const auto code = number_at(st, "exit_code");
-        run.error = code ? "failed with exit code " + std::to_string(static_cast<int>(*code)) : "failed";
+        run.error = run.status + (code ? " with exit code " + std::to_string(static_cast<int>(*code)) : "");
       }
     }
     if (!run.real_seconds) run.real_seconds = number_at(st, "real_seconds");
   }
+  if (run.status.empty()) run.status = run.ok ? "ok" : "failed";
   if (const auto csv = read_text(dir / "metrics.csv")) run.curve = parse_metrics_csv(*csv, (dir / "metrics.csv").string());
   // Never in plots without a finished summary; the table still lists the run.
   if (!run.ok) run.curve.clear();
@@ -164,6 +168,11 @@ void read_sweep(const fs::path& dir, const std::string& text, ReportInputs& inpu
     sweep.keys.push_back(k.get<std::string>());
   }
   sweep.values.resize(sweep.keys.size());
+  // The grid's own order when sweep.json has it; values only seen in runs are appended below.
+  if (j.contains("grid") && j["grid"].is_object())
+    for (size_t k = 0; k < sweep.keys.size(); ++k)
+      if (j["grid"].contains(sweep.keys[k]) && j["grid"][sweep.keys[k]].is_array())
+        for (const auto& v : j["grid"][sweep.keys[k]]) sweep.values[k].push_back(v.is_string() ? v.get<std::string>() : v.dump());
   const int sweep_index = static_cast<int>(inputs.sweeps.size());
   size_t n = 0;
   for (const auto& r : j["runs"]) {

@@ -39,8 +39,9 @@ struct UtilisationBreakdown {
 struct RunRecord {
   std::string name;  // the directory's name, or the sweep's name for the run
   std::filesystem::path dir;
-  bool ok = false;    // finished: summary.json present and no failed status
-  std::string error;  // why not ok (one line)
+  bool ok = false;         // finished: summary.json present, and status.json (if any) says ok
+  std::string status;      // ok, failed, not run, or status.json's word (interrupted)
+  std::string error;       // why not ok (one line)
   bool has_scenario = false;
   Settings settings;  // scenario.yaml flattened; a sweep's values and seed override their keys
   std::vector<CurvePoint> curve;
@@ -58,7 +59,7 @@ struct SweepRecord {
   std::filesystem::path dir;
   std::string scenario;
   std::vector<std::string> keys;
-  std::vector<std::vector<std::string>> values;  // per key: its distinct values in grid order
+  std::vector<std::vector<std::string>> values;  // per key: its values in grid order ("grid" in sweep.json, else as runs list them)
   int repeat = 1;
   std::vector<size_t> runs;  // indices into ReportInputs::runs
 };

@@ -161,7 +161,9 @@ TEST(ReadInputs, RunsAndSweepFromTheFixtures) {
   EXPECT_DOUBLE_EQ(tau50.utilisation->idle, 1.0 - 0.8);
   const auto& failed = in.runs[2];
   EXPECT_FALSE(failed.ok);
+  EXPECT_EQ(failed.status, "failed");
   EXPECT_EQ(failed.error, "run failed: simulated crash for the report fixture");
+  EXPECT_EQ(tau10.status, "ok");
   EXPECT_TRUE(failed.curve.empty());
   const auto& sweep = in.sweeps[0];
   EXPECT_EQ(sweep.keys, (std::vector<std::string>{"algorithm.tau", "failures.preemption.mtbf_hours"}));
@@ -196,20 +198,29 @@ TEST(ReadInputs, MalformedFilesNameTheFile) {
   EXPECT_NE(bad_sweep.find("sweep.json: expected an object"), std::string::npos) << bad_sweep;
 }
 
-TEST(ReadInputs, ASweepRunWithoutDirectoryOrSummaryIsListedAsFailed) {
+TEST(ReadInputs, SweepRunsNotRunInterruptedOrUnfinishedAreListedWithWhy) {
   const auto dir = temp_dir("sweep-missing");
   write(dir / "sweep.json",
-        R"({"scenario": "s.yaml", "keys": ["algorithm.tau"], "repeat": 1, "runs": [
+        R"({"scenario": "s.yaml", "keys": ["algorithm.tau"], "grid": {"algorithm.tau": ["100", "10"]}, "repeat": 1, "runs": [
              {"name": "000-tau=10", "dir": "runs/000-tau=10", "values": {"algorithm.tau": "10"}, "seed": 1},
-             {"name": "001-tau=50", "dir": "runs/001-tau=50", "values": {"algorithm.tau": "50"}, "seed": 1}]})");
+             {"name": "001-tau=50", "dir": "runs/001-tau=50", "values": {"algorithm.tau": "50"}, "seed": 1},
+             {"name": "002-tau=100", "dir": "runs/002-tau=100", "values": {"algorithm.tau": "100"}, "seed": 1}]})");
   write(dir / "runs" / "001-tau=50" / "scenario.yaml", "seed: 1\nalgorithm: {tau: 50}\n");
+  write(dir / "runs" / "001-tau=50" / "status.json", R"({"status": "interrupted", "exit_code": 130, "error": "", "real_seconds": 3})");
+  write(dir / "runs" / "002-tau=100" / "scenario.yaml", "seed: 1\nalgorithm: {tau: 100}\n");
   const auto in = read_inputs({dir});
-  ASSERT_EQ(in.runs.size(), 2u);
+  ASSERT_EQ(in.runs.size(), 3u);
   EXPECT_FALSE(in.runs[0].ok);
+  EXPECT_EQ(in.runs[0].status, "not run");
   EXPECT_NE(in.runs[0].error.find("not run"), std::string::npos);
   EXPECT_EQ(in.runs[0].settings.at("algorithm.tau"), "10");
   EXPECT_FALSE(in.runs[1].ok);
-  EXPECT_NE(in.runs[1].error.find("no summary.json"), std::string::npos);
+  EXPECT_EQ(in.sweeps[0].values[0], (std::vector<std::string>{"100", "10", "50"}));  // "grid" first, then the runs' own
+  EXPECT_EQ(in.runs[1].status, "interrupted");
+  EXPECT_EQ(in.runs[1].error, "interrupted with exit code 130");
+  EXPECT_DOUBLE_EQ(*in.runs[1].real_seconds, 3.0);
+  EXPECT_EQ(in.runs[2].status, "failed");
+  EXPECT_NE(in.runs[2].error.find("no summary.json"), std::string::npos);
 }
 
 TEST(PlanPlots, TimingOnlyRunsLeaveOutPerplexityAndSayWhy) {
