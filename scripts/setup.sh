@@ -13,6 +13,10 @@ packages=(
   # Without it Debian's libtorch runs on the reference BLAS, 10-20x slower. Not the libopenblas0
   # meta package: it pulls the pthread flavour, which oversubscribes the cores.
   libopenblas0-openmp
+  # `dipaco-sim report` draws its plots with gnuplot (svg and pngcairo terminals).
+  gnuplot-nox
+  # The report's browser test loads index.html in headless Chromium (skipped without it).
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

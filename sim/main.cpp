@@ -13,6 +13,7 @@
 
 #include "engine/allocator.hpp"
 #include "reports/ledger.hpp"
+#include "reports/report.hpp"
 #include "sim/data_setup.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
@@ -91,9 +92,10 @@ int main(int argc, char** argv) {
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
   const std::string command = argc > 1 ? argv[1] : "";
-  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "sweep" && command != "data" && command != "inspect" &&
-      command != "check") {
-    std::cerr << "dipaco-sim: error: unknown command '" << argv[1] << "' (commands: run, sweep, data, inspect, check; see dipaco-sim --help)\n";
+  if (argc > 1 && argv[1][0] != '-' && command != "run" && command != "sweep" && command != "report" && command != "data" &&
+      command != "inspect" && command != "check") {
+    std::cerr << "dipaco-sim: error: unknown command '" << argv[1]
+              << "' (commands: run, sweep, report, data, inspect, check; see dipaco-sim --help)\n";
     return 2;
   }
   std::string run_dir;
@@ -103,6 +105,12 @@ int main(int argc, char** argv) {
   inspect->add_option("scenario", scenario_path, "Scenario YAML file")->required();
   inspect->add_option("--set", overrides, "Override a scenario key (repeatable)");
   inspect->add_option("--out", out_dir, "Folder for the DOT files (default: runs/<scenario>-inspect)");
+
+  std::vector<std::string> report_dirs;
+  std::string report_out;
+  auto* report = app.add_subcommand("report", "Write an HTML report with plots (gnuplot) of run and sweep directories");
+  report->add_option("dirs", report_dirs, "Run directories (summary.json) and sweep directories (sweep.json)")->required();
+  report->add_option("-o,--out", report_out, "Report folder (default: DIR/report for one directory, else report-<date>-<time>)");
 
   auto* data = app.add_subcommand("data", "Build or inspect a scenario's tokenizer and token caches");
   data->require_subcommand(1);
@@ -128,6 +136,7 @@ int main(int argc, char** argv) {
   }
 
   if (check->parsed()) return check_run(run_dir);
+  if (report->parsed()) return dipaco::reports::report_command(report_dirs, report_out, std::cout, std::cerr);
 
   if (sweep->parsed()) {
     sweep_args.scenario = sweep_scenario;
@@ -136,6 +145,8 @@ int main(int argc, char** argv) {
     if (sweep_repeat > 0) sweep_args.repeat = sweep_repeat;
     if (sweep_threads > 0) sweep_args.threads = sweep_threads;
     sweep_args.progress_line = ::isatty(STDOUT_FILENO) != 0;
+    if (!no_report)
+      sweep_args.report = [](const std::filesystem::path& dir) { return dipaco::reports::write_report({dir}, dir / "report"); };
     try {
       return dipaco::sim::sweep_command(sweep_args);
     } catch (const dipaco::sim::ScenarioError& e) {
@@ -196,6 +207,16 @@ int main(int argc, char** argv) {
                outcome.simulated_seconds / 3600.0, outcome.wan_bytes);
     fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}{}}}\n", outcome.out_dir.string(),
                scenario.algorithm.name == dipaco::sim::Algorithm::Dipaco ? ",events.csv" : "", scenario.trace ? ",trace.json" : "");
+    if (!no_report) {
+      std::cout << std::flush;
+      try {
+        fmt::print("report: {}\n", dipaco::reports::write_report({outcome.out_dir}, outcome.out_dir / "report").string());
+      } catch (const std::exception& e) {
+        // The run's own outputs are complete; only the report is missing.
+        std::cerr << "dipaco-sim: report failed (the run's outputs are complete): " << e.what() << "\n";
+        return 1;
+      }
+    }
     return 0;
   } catch (const dipaco::sim::ScenarioError& e) {
     remove_if_empty();
