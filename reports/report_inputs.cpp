@@ -112,8 +112,8 @@ void read_run(RunRecord& run) {
   const fs::path& dir = run.dir;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    run.status = "not run";
-    run.error = "not run: no directory " + dir.string();
+    run.status = "pending";  // as in sweep.csv
+    run.error = "not started: no directory " + dir.string();
     return;
   }
   if (const auto yaml = read_text(dir / "scenario.yaml")) {
@@ -129,7 +129,7 @@ void read_run(RunRecord& run) {
   const auto summary = read_text(dir / "summary.json");
   run.ok = summary.has_value();
   if (summary) read_summary(run, dir / "summary.json", *summary);
-  else run.error = "no summary.json: the run did not finish";
+  else run.error = "no summary.json: the run did not finish (still running, or killed)";
   if (const auto status_text = read_text(dir / "status.json")) {
     const json st = parse_json_file(dir / "status.json", *status_text, "the sweep driver writes it; remove it to treat the run as finished");
     const std::string status = string_at(st, "status");
@@ -144,7 +144,7 @@ void read_run(RunRecord& run) {
     }
     if (!run.real_seconds) run.real_seconds = number_at(st, "real_seconds");
   }
-  if (run.status.empty()) run.status = run.ok ? "ok" : "failed";
+  if (run.status.empty()) run.status = run.ok ? "ok" : summary ? "failed" : "incomplete";
   if (const auto csv = read_text(dir / "metrics.csv")) run.curve = parse_metrics_csv(*csv, (dir / "metrics.csv").string());
   // Never in plots without a finished summary; the table still lists the run.
   if (!run.ok) run.curve.clear();

@@ -211,15 +211,15 @@ TEST(ReadInputs, SweepRunsNotRunInterruptedOrUnfinishedAreListedWithWhy) {
   const auto in = read_inputs({dir});
   ASSERT_EQ(in.runs.size(), 3u);
   EXPECT_FALSE(in.runs[0].ok);
-  EXPECT_EQ(in.runs[0].status, "not run");
-  EXPECT_NE(in.runs[0].error.find("not run"), std::string::npos);
+  EXPECT_EQ(in.runs[0].status, "pending");
+  EXPECT_NE(in.runs[0].error.find("not started"), std::string::npos);
   EXPECT_EQ(in.runs[0].settings.at("algorithm.tau"), "10");
   EXPECT_FALSE(in.runs[1].ok);
   EXPECT_EQ(in.sweeps[0].values[0], (std::vector<std::string>{"100", "10", "50"}));  // "grid" first, then the runs' own
   EXPECT_EQ(in.runs[1].status, "interrupted");
   EXPECT_EQ(in.runs[1].error, "interrupted with exit code 130");
+  EXPECT_EQ(in.runs[2].status, "incomplete");  // a directory, but neither summary.json nor status.json
   EXPECT_DOUBLE_EQ(*in.runs[1].real_seconds, 3.0);
-  EXPECT_EQ(in.runs[2].status, "failed");
   EXPECT_NE(in.runs[2].error.find("no summary.json"), std::string::npos);
 }
 
