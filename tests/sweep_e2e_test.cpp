@@ -62,6 +62,25 @@ TEST(SweepEndToEnd, RunsTheGridAndWritesOneRowPerRun) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SweepEndToEnd, RunAndSweepWriteTheirReportUnlessToldNot) {
+  const auto dir = e2e::out_dir("sweep-report");
+  const auto r = e2e::run("sweep " + kScenario + " --grid algorithm.tau=10,20 --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("report: " + (dir / "report/index.html").string()), std::string::npos) << r.output;
+  const auto html = e2e::slurp(dir / "report/index.html");
+  size_t rows = 0;
+  for (size_t at = html.find("<tr class=\"run"); at != std::string::npos; at = html.find("<tr class=\"run", at + 1)) ++rows;
+  EXPECT_EQ(rows, 2u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "runs/000-tau=10-seed=1/report"));  // the runs of a sweep: one report for all
+  const auto one = e2e::run("run " + kScenario + " --out " + (dir / "single").string());
+  ASSERT_EQ(one.rc, 0) << one.output;
+  EXPECT_NE(one.output.find("report: " + (dir / "single/report/index.html").string()), std::string::npos) << one.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "single/report/wan-vs-time.svg"));
+  ASSERT_EQ(e2e::run("run " + kScenario + " --no-report --out " + (dir / "bare").string()).rc, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "bare/report"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SweepEndToEnd, AFailingRunDoesNotStopTheSweepAndItsErrorIsInTheTable) {
   const auto dir = e2e::out_dir("sweep-failing");
   const auto r = e2e::run("sweep " + kScenario + " --grid placement.outer=a3,nohost,a2 --no-report --out " + dir.string());
