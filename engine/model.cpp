@@ -43,10 +43,11 @@ torch::Tensor GptImpl::forward(const torch::Tensor& tokens) {
 
 torch::Tensor GptImpl::hidden(const torch::Tensor& tokens) {
   const auto T = tokens.size(1);
-  auto positions = torch::arange(T, torch::kLong);
+  const auto on = torch::TensorOptions().device(tokens.device());  // CPU, or CUDA with device: cuda
+  auto positions = torch::arange(T, on.dtype(torch::kLong));
   auto x = tok_emb_(tokens) + pos_emb_(positions);  // (B, T, C)
   // true above the diagonal: position t may not attend to t' > t.
-  auto causal_mask = torch::ones({T, T}, torch::kBool).triu(1);
+  auto causal_mask = torch::ones({T, T}, on.dtype(torch::kBool)).triu(1);
   for (const auto& block : *blocks_) x = block->as<Block>()->forward(x, causal_mask);
   return x;
 }

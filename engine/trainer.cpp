@@ -17,7 +17,7 @@ torch::Tensor to_tensor(const ParamVector& v) {
 }
 
 ParamVector to_vector(const torch::Tensor& t) {
-  auto c = t.contiguous();
+  auto c = t.cpu().contiguous();  // .cpu() is a no-op for a CPU tensor
   const float* p = c.data_ptr<float>();
   return ParamVector(p, p + c.numel());
 }
@@ -53,6 +53,8 @@ torch::Tensor decay_mask(Gpt& model, int64_t n) {
 }  // namespace
 
 void init_compute_thread() { torch::set_num_threads(1); }
+
+bool cuda_available() { return torch::cuda::is_available(); }
 
 std::vector<ParamSlice> param_layout(const ModelConfig& model) {
   Gpt gpt(model);
@@ -99,16 +101,18 @@ TrainResult train_inner(const TrainRequest& r) {
   for (const auto& s : r.shards)
     if (!s || s->empty()) throw std::invalid_argument("train_inner: empty shard");
 
+  if (r.opt.cuda && !cuda_available()) throw std::invalid_argument("train_inner: CUDA requested, but no CUDA device is available");
+  const torch::Device device = r.opt.cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   Gpt model(r.model);
   const int64_t n = static_cast<int64_t>(r.params->size());
-  auto flat = to_tensor(*r.params);
+  auto mask = decay_mask(model, n).to(device);
+  auto flat = to_tensor(*r.params).to(device);  // .to() is a no-op on the CPU
   bind_parameters(model, flat);
   auto params = model->parameters();
-  auto mask = decay_mask(model, n);
 
   const bool fresh = r.opt_state.exp_avg.empty();
-  auto m = fresh ? torch::zeros({n}) : to_tensor(r.opt_state.exp_avg);
-  auto v = fresh ? torch::zeros({n}) : to_tensor(r.opt_state.exp_avg_sq);
+  auto m = fresh ? torch::zeros({n}, device) : to_tensor(r.opt_state.exp_avg).to(device);
+  auto v = fresh ? torch::zeros({n}, device) : to_tensor(r.opt_state.exp_avg_sq).to(device);
   int64_t adam_steps = fresh ? 0 : r.opt_state.steps;
 
   const auto& o = r.opt;
@@ -116,7 +120,7 @@ TrainResult train_inner(const TrainRequest& r) {
   int64_t tokens = 0;
   for (int64_t s = 0; s < r.steps; ++s) {
     const int64_t global_step = r.step_begin + s;
-    auto batch = sample_batch(r, global_step);
+    auto batch = sample_batch(r, global_step).to(device);
     auto inputs = batch.narrow(1, 0, r.model.seq_len);
     auto targets = batch.narrow(1, 1, r.model.seq_len);
     auto logits = model->forward(inputs);  // (B, T, V)

@@ -56,8 +56,13 @@ struct TrainResult {
   int64_t tokens = 0;
 };
 
-// Pure and thread-safe: the same request gives bit-identical results on any thread.
+// Pure and thread-safe: the same request gives bit-identical results on any thread. With
+// opt.cuda the steps run on the first CUDA device (results then differ from the CPU's in the last
+// bits); parameters and moments come back to the CPU.
 TrainResult train_inner(const TrainRequest& request);
+
+// True if this LibTorch was built with CUDA and a CUDA device is visible.
+bool cuda_available();
 
 struct EvalResult {
   double loss = 0.0;

@@ -286,6 +286,9 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   engine::Dataset data;
   if (!s.training && s.model.vocab == 0)  // timing only: no need to train a tokenizer to know its size
     s.model.vocab = s.data.tokenizer.kind == "byte" ? engine::kByteVocab : s.data.tokenizer.vocab;
+  if (s.training && s.inner.cuda && !engine::cuda_available())
+    throw ScenarioError(fmt::format("{}: key 'device': cuda, but this LibTorch has no CUDA or sees no GPU (build against a CUDA "
+                                    "LibTorch with -DTorch_DIR=..., see README \"GPU\"; or use device: cpu)", file));
   if (s.training) {
     data = load_dataset(s, o.threads, true);
     const int tokenizer_vocab = data.tokenizer->vocab_size();

@@ -102,6 +102,20 @@ TEST(EndToEnd, BadInputGetsOneLineErrorAndExitCodeTwo) {
   }
 }
 
+// device: cuda on a LibTorch without CUDA (CI's) is bad input with a way out; with CUDA, it runs.
+TEST(EndToEnd, CudaDeviceRunsWhereLibTorchHasCudaElseExitCodeTwo) {
+  const auto dir = out_dir("cuda");
+  const auto r = run("run " + kTiny + " --set device=cuda --no-report --out " + dir.string());
+  if (r.rc == 2) {
+    EXPECT_NE(r.output.find("key 'device': cuda, but this LibTorch has no CUDA or sees no GPU"), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  } else {
+    EXPECT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(slurp(dir / "scenario.yaml").find("device: cuda"), std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(EndToEnd, HelpExplainsEveryRunOption) {
   const auto r = run("run --help");
   EXPECT_EQ(r.rc, 0);

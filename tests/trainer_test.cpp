@@ -96,3 +96,29 @@ TEST(Trainer, RejectsEmptyShards) {
   req.shards = {std::make_shared<const Shard>()};
   EXPECT_THROW(train_inner(req), std::invalid_argument);
 }
+
+// The device: cuda code path. Runs only where LibTorch has CUDA and sees a GPU (CI builds the CPU
+// LibTorch and skips it); there, a few steps on the GPU must match the CPU's to float tolerance.
+TEST(Trainer, CudaStepsMatchTheCpuWhenAGpuExists) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (CPU LibTorch or no GPU): the CUDA path is not exercised here";
+  Fixture f;
+  auto cpu_request = f.request(5);
+  auto gpu_request = cpu_request;
+  gpu_request.opt.cuda = true;
+  const auto cpu = train_inner(cpu_request);
+  const auto gpu = train_inner(gpu_request);
+  ASSERT_EQ(gpu.params.size(), cpu.params.size());
+  double max_diff = 0.0;
+  for (size_t i = 0; i < cpu.params.size(); ++i) max_diff = std::max(max_diff, std::abs(double(gpu.params[i]) - cpu.params[i]));
+  EXPECT_LT(max_diff, 1e-3);
+  EXPECT_NEAR(gpu.mean_loss, cpu.mean_loss, 1e-3);
+  EXPECT_EQ(gpu.opt_state.steps, 5);
+}
+
+TEST(Trainer, CudaRequestWithoutAGpuIsRefused) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device exists: CudaStepsMatchTheCpuWhenAGpuExists covers it";
+  Fixture f;
+  auto r = f.request(1);
+  r.opt.cuda = true;
+  EXPECT_THROW(train_inner(r), std::invalid_argument);
+}
