@@ -2,8 +2,8 @@
 // path (engine::train_inner), one JSON object per line on stdout. scripts/bench.py drives it, side
 // by side with the Python peer (scripts/peer_train_step.py), and writes reports/benchmarks.md.
 //
-//   dipaco-bench gemm  --threads N [--sizes 512,1024,2048] [--reps 5]
-//   dipaco-bench serve --threads N MODEL   then lines "steps K" (train K more steps) and "quit"
+//   dipaco-bench gemm  --threads N[,M...] [--sizes 512,1024,2048] [--reps 5]
+//   dipaco-bench serve --threads N [--profile F] MODEL   then lines "steps K" (train K more steps) and "quit"
 //   dipaco-bench dump  --dir D --steps S MODEL   initial parameters, batches and per-step losses
 // MODEL: --vocab --d-model --heads --blocks --seq-len --batch [--seed]
 #include <CLI/CLI.hpp>
@@ -17,6 +17,7 @@
 #include <string>
 
 #include "bench/torch_ops.hpp"
+#include "engine/allocator.hpp"
 #include "engine/trainer.hpp"
 #include "sim/cost_model.hpp"
 
@@ -86,7 +87,7 @@ json describe(const TrainRequest& r) {
           {"threads", dipaco::bench::threads()}};
 }
 
-int serve(const Setup& s) {
+int serve(const Setup& s, const std::string& profile) {
   auto r = make_request(s);
   json ready = describe(r);
   ready["ready"] = true;
@@ -101,6 +102,8 @@ int serve(const Setup& s) {
     int64_t k = 0;
     std::cin >> k;
     r.steps = k;
+    // Only the last request is profiled (each one replaces the file): warm up first.
+    const auto guard = profile.empty() ? nullptr : dipaco::bench::profile_to(profile);
     const auto t0 = std::chrono::steady_clock::now();
     auto out = dipaco::engine::train_inner(r);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -153,6 +156,7 @@ int dump(const Setup& s, int steps, const std::filesystem::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dipaco::engine::keep_freed_memory_for_reuse();  // as dipaco-sim does: the engine as the simulator runs it
   CLI::App app{"dipaco-bench: GEMM throughput and path-model training steps (see scripts/bench.py)"};
   app.require_subcommand(1);
   int threads = 1;
@@ -165,27 +169,36 @@ int main(int argc, char** argv) {
   gemm->add_option("--reps", reps, "Timed products per size")->check(CLI::Range(1, 1000));
   auto* serve_cmd = app.add_subcommand("serve", "Train on request: reads 'steps K' lines, answers with the time of those K steps");
   add_model_options(serve_cmd, setup);
+  std::string profile;
+  serve_cmd->add_option("--profile", profile, "Write a Chrome trace of the ATen operators of each request to this file (the last one stays)");
   auto* dump_cmd = app.add_subcommand("dump", "Write initial parameters, batches and the engine's per-step losses");
   add_model_options(dump_cmd, setup);
   std::string dir;
   int steps = 3;
   dump_cmd->add_option("--dir", dir, "Output folder")->required();
   dump_cmd->add_option("--steps", steps, "Steps")->check(CLI::Range(1, 1000));
-  for (auto* c : {gemm, serve_cmd, dump_cmd})
+  std::vector<int> gemm_threads;
+  gemm->add_option("--threads", gemm_threads, "Intra-op threads (torch::set_num_threads); a list measures each in turn")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1024));
+  for (auto* c : {serve_cmd, dump_cmd})
     c->add_option("--threads", threads, "Intra-op threads (torch::set_num_threads)")->check(CLI::Range(1, 1024));
   CLI11_PARSE(app, argc, argv);
 
   dipaco::bench::set_threads(threads);
   try {
     if (gemm->parsed()) {
-      for (int n : sizes) {
-        const auto g = dipaco::bench::gemm(n, reps);
-        std::cout << json{{"n", g.n}, {"threads", threads}, {"reps", reps}, {"best_s", g.best_s}, {"median_s", g.median_s}, {"gflops", g.gflops}}.dump()
-                  << std::endl;
+      for (int t : gemm_threads.empty() ? std::vector<int>{threads} : gemm_threads) {
+        dipaco::bench::set_threads(t);
+        for (int n : sizes) {
+          const auto g = dipaco::bench::gemm(n, reps);
+          std::cout << json{{"n", g.n}, {"threads", t}, {"reps", reps}, {"best_s", g.best_s}, {"median_s", g.median_s}, {"gflops", g.gflops}}.dump()
+                    << std::endl;
+        }
       }
       return 0;
     }
-    if (serve_cmd->parsed()) return serve(setup);
+    if (serve_cmd->parsed()) return serve(setup, profile);
     return dump(setup, steps, dir);
   } catch (const std::exception& e) {
     std::cerr << "dipaco-bench: " << e.what() << "\n";

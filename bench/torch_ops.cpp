@@ -1,5 +1,6 @@
 #include "bench/torch_ops.hpp"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -10,6 +11,10 @@ namespace dipaco::bench {
 
 void set_threads(int threads) { torch::set_num_threads(threads); }
 int threads() { return torch::get_num_threads(); }
+
+std::shared_ptr<void> profile_to(const std::string& chrome_trace_file) {
+  return std::make_shared<torch::autograd::profiler::RecordProfile>(chrome_trace_file);
+}
 
 GemmResult gemm(int n, int reps) {
   torch::manual_seed(n);
