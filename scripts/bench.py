@@ -141,7 +141,7 @@ def model_args(size):
             "--blocks", str(size["blocks"]), "--seq-len", str(size["seq_len"]), "--batch", str(size["batch"])]
 
 
-def step_pair(cfg, size, threads, with_python):
+def step_pair(cfg, size, threads, with_python, init_dir):
     """The engine and its Python peers serving side by side; after the same warm-up, samples
     alternate between them (the order rotates), so each runs while the others wait. Per-step
     seconds of each sample (a chunk of steps), by peer: cpp, py (glibc defaults), py_tuned (glibc
@@ -151,7 +151,8 @@ def step_pair(cfg, size, threads, with_python):
     peers = [cpp]
     if with_python:
         r = cpp.ready
-        cmd = [PYTHON, PEER, "serve", "--threads", str(threads), "--model", json.dumps(r["model"]), "--opt", json.dumps(r["opt"])]
+        cmd = [PYTHON, PEER, "serve", "--threads", str(threads), "--model", json.dumps(r["model"]), "--opt", json.dumps(r["opt"]),
+               "--init", init_dir]
         peers.append(Peer("py", cmd, environment({})))
         if not cfg.smoke:
             peers.append(Peer("py_tuned", cmd, environment(GLIBC_LIKE_ENGINE)))  # both start at once
@@ -171,18 +172,18 @@ def step_pair(cfg, size, threads, with_python):
     return cpp.ready, samples
 
 
-def equivalence(cfg, size, threads):
-    """The engine writes initial parameters, batches and its per-step losses; Python replays them."""
-    d = tempfile.mkdtemp(prefix="bench-dump-")
-    try:
-        sh([os.path.join(cfg.build, "dipaco-bench"), "dump", "--dir", d, "--steps", str(cfg.check_steps),
-            "--threads", str(threads)] + model_args(size))
-        p = subprocess.run([PYTHON, PEER, "check", d], capture_output=True, text=True)
-        if p.returncode not in (0, 1):
-            raise SystemExit("bench: peer check failed:\n" + p.stderr[-2000:])
-        return json.loads(p.stdout.splitlines()[-1])
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+def dump(cfg, size, threads, directory):
+    """The engine's initial parameters, its batches and per-step losses (dipaco-bench dump)."""
+    sh([os.path.join(cfg.build, "dipaco-bench"), "dump", "--dir", directory, "--steps", str(cfg.check_steps),
+        "--threads", str(threads)] + model_args(size))
+
+
+def equivalence(directory):
+    """Python replays a dump: the engine's initial parameters and batches must give its losses."""
+    p = subprocess.run([PYTHON, PEER, "check", directory], capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit("bench: peer check failed:\n" + p.stderr[-2000:])
+    return json.loads(p.stdout.splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,13 +237,15 @@ def main():
     steps = {}
     checks = {}
     for size in sizes:
-        for t in threads:
-            log("training steps: %s, %d thread(s)" % (size["name"], t))
-            ready, samples = step_pair(cfg, size, t, with_python)
-            steps[(size["name"], t)] = dict(ready=ready, **samples)
+        init_dir = os.path.join(work, "dump-" + size["name"])
+        dump(cfg, size, cores, init_dir)
         if with_python:
             log("replay check: %s" % size["name"])
-            checks[size["name"]] = equivalence(cfg, size, cores)
+            checks[size["name"]] = equivalence(init_dir)
+        for t in threads:
+            log("training steps: %s, %d thread(s)" % (size["name"], t))
+            ready, samples = step_pair(cfg, size, t, with_python, init_dir)
+            steps[(size["name"], t)] = dict(ready=ready, **samples)
 
     # ---- 5. Thread pool: the quickstart at 1 thread and all cores (alternating when repeated)
     scaling = {t: [] for t in threads}
@@ -384,7 +387,9 @@ def main():
       "heap (`engine::keep_freed_memory_for_reuse`: glibc's mmap and trim thresholds at 1 GiB), so steps do not page-fault "
       "their (batch·seq, vocab) buffers afresh. The peer, `%s scripts/peer_train_step.py serve`, is the same "
       "model written as a PyTorch user would (nn.Module, `torch.optim.AdamW` with its defaults, `clip_grad_norm_`, "
-      "`zero_grad(set_to_none=True)`), timed around its step loop; it runs twice, with glibc's defaults (**the peer**, "
+      "`zero_grad(set_to_none=True)`), timed around its step loop, starting from the engine's initial parameters (read "
+      "from the dump below: PyTorch's default initialisation would make the tied logits so peaked that their gradients "
+      "turn denormal, and GEMMs on denormals run 100× slower); it runs twice, with glibc's defaults (**the peer**, "
       "which the targets use) and with the engine's two malloc settings from the environment (`MALLOC_MMAP_THRESHOLD_` and "
       "`MALLOC_TRIM_THRESHOLD_` = 2³⁰), which separates the allocator's share of the difference from the computation's. "
       "The three processes live through the whole comparison: after %d warm-up steps each, %d samples rotate between them "

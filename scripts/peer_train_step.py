@@ -7,7 +7,8 @@ libtorch-dev. scripts/bench.py runs it side by side with `dipaco-bench serve`.
   peer_train_step.py check DIR      replay `dipaco-bench dump --dir DIR`: same initial parameters,
                                     same batches; print both losses per step; exit 1 if the first
                                     step's losses differ by more than --tolerance
-  peer_train_step.py serve --threads N --model JSON --opt JSON
+  peer_train_step.py serve --threads N --model JSON --opt JSON --init DIR
+                                    start from the dump's parameters (the engine's),
                                     read "steps K" lines, train K more steps, answer
                                     {"steps": K, "seconds": s, "loss": mean} (as dipaco-bench serve)
 """
@@ -120,12 +121,19 @@ class Trainer:
         return loss.item()
 
 
+def load_dump(trainer, directory):
+    """The engine's initial parameters from `dipaco-bench dump --dir DIRECTORY`; returns its meta.json."""
+    meta = json.load(open(os.path.join(directory, "meta.json")))
+    flat = torch.from_file(os.path.join(directory, "params.f32"), size=meta["params"], dtype=torch.float32)
+    trainer.load_flat(flat, meta["layout"])
+    return meta
+
+
 def check(args):
     meta = json.load(open(os.path.join(args.dir, "meta.json")))
     torch.set_num_threads(meta["threads"])
     trainer = Trainer(meta["model"], meta["opt"])
-    flat = torch.from_file(os.path.join(args.dir, "params.f32"), size=meta["params"], dtype=torch.float32)
-    trainer.load_flat(flat, meta["layout"])
+    load_dump(trainer, args.dir)
     B, W = meta["opt"]["batch_size"], meta["model"]["seq_len"] + 1
     batches = torch.from_file(os.path.join(args.dir, "batches.i64"), size=meta["steps"] * B * W, dtype=torch.int64)
     batches = batches.view(meta["steps"], B, W)
@@ -144,6 +152,12 @@ def serve(args):
     cfg, opt = json.loads(args.model), json.loads(args.opt)
     torch.manual_seed(args.seed)
     trainer = Trainer(cfg, opt)
+    # The engine's initialisation (GPT-2 style, std 0.02), not PyTorch's defaults: nn.Embedding's N(0, 1)
+    # makes the tied logits so peaked that their gradient is mostly denormal floats, and GEMMs on
+    # denormals run 100x slower (3.4 s instead of 38 ms for one 4096x4096x128 product here).
+    meta = load_dump(trainer, args.init)
+    if meta["model"] != cfg:
+        raise SystemExit("peer: --init %s holds a different model: %s" % (args.init, meta["model"]))
     gen = torch.Generator().manual_seed(args.seed)
     # Uniformly random tokens, as dipaco-bench's: the step's cost does not depend on them.
     data = torch.randint(cfg["vocab"], (256, cfg["seq_len"] + 1), generator=gen)
@@ -176,6 +190,7 @@ def main():
     s.add_argument("--threads", type=int, required=True)
     s.add_argument("--model", required=True, help="JSON: vocab, d_model, heads, blocks, seq_len")
     s.add_argument("--opt", required=True, help="JSON: the engine's InnerOptConfig (dipaco-bench serve prints it)")
+    s.add_argument("--init", required=True, help="a `dipaco-bench dump` folder: start from the engine's initial parameters")
     s.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     return check(args) if args.command == "check" else serve(args)
