@@ -22,20 +22,10 @@ ParamVector to_vector(const torch::Tensor& t) {
   return ParamVector(p, p + c.numel());
 }
 
-// Gathers the (B*k, T+1) token rows of one step: batch_size draws from each shard, with an RNG that
-// depends only on (seed, global step), so batches are the same whatever thread runs the job.
 torch::Tensor sample_batch(const TrainRequest& r, int64_t step) {
   const int rows = r.opt.batch_size * static_cast<int>(r.shards.size());
-  const int width = r.data->seq_len + 1;
-  auto batch = torch::empty({rows, width}, torch::kLong);
-  auto* out = batch.data_ptr<int64_t>();
-  std::mt19937_64 rng(mix_seed(r.seed, static_cast<uint64_t>(step)));
-  for (const auto& shard : r.shards) {
-    for (int b = 0; b < r.opt.batch_size; ++b) {
-      r.data->copy_sequence((*shard)[rng() % shard->size()], out);
-      out += width;
-    }
-  }
+  auto batch = torch::empty({rows, r.data->seq_len + 1}, torch::kLong);
+  fill_batch(r, step, batch.data_ptr<int64_t>());
   return batch;
 }
 
@@ -51,6 +41,17 @@ torch::Tensor decay_mask(Gpt& model, int64_t n) {
 }
 
 }  // namespace
+
+void fill_batch(const TrainRequest& r, int64_t step, int64_t* out) {
+  const int width = r.data->seq_len + 1;
+  std::mt19937_64 rng(mix_seed(r.seed, static_cast<uint64_t>(step)));
+  for (const auto& shard : r.shards) {
+    for (int b = 0; b < r.opt.batch_size; ++b) {
+      r.data->copy_sequence((*shard)[rng() % shard->size()], out);
+      out += width;
+    }
+  }
+}
 
 void init_compute_thread() { torch::set_num_threads(1); }
 
@@ -123,8 +124,7 @@ TrainResult train_inner(const TrainRequest& r) {
     auto batch = sample_batch(r, global_step).to(device);
     auto inputs = batch.narrow(1, 0, r.model.seq_len);
     auto targets = batch.narrow(1, 1, r.model.seq_len);
-    auto logits = model->forward(inputs);  // (B, T, V)
-    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, r.model.vocab}), targets.reshape(-1));
+    auto loss = model->loss(inputs, targets);  // fused unembedding and cross-entropy
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
     loss.backward();
     loss_sum += loss.item<double>();

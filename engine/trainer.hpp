@@ -49,6 +49,12 @@ struct TrainRequest {
   uint64_t seed = 0;
 };
 
+// The (batch_size × shards.size(), seq_len + 1) token rows of global step `step`, row-major into
+// `out`: batch_size draws from each shard, with an RNG that depends only on (seed, step), so batches
+// are the same whatever thread runs the job. train_inner trains on exactly these (the benchmark's
+// Python peer replays them).
+void fill_batch(const TrainRequest& request, int64_t step, int64_t* out);
+
 struct TrainResult {
   ParamVector params;
   AdamState opt_state;

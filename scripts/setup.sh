@@ -17,6 +17,9 @@ packages=(
   gnuplot-nox
   # The report's browser test loads index.html in headless Chromium (skipped without it).
   chromium
+  # The benchmark's Python peer (scripts/peer_train_step.py, run by scripts/bench.py and the test
+  # bench.Smoke): PyTorch 1.13.1 on the same ATen and BLAS as libtorch-dev. Run it with /usr/bin/python3.
+  python3-torch
 )
 missing=()
 for p in "${packages[@]}"; do
