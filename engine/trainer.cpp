@@ -124,7 +124,8 @@ TrainResult train_inner(const TrainRequest& r) {
     auto batch = sample_batch(r, global_step).to(device);
     auto inputs = batch.narrow(1, 0, r.model.seq_len);
     auto targets = batch.narrow(1, 1, r.model.seq_len);
-    auto loss = model->loss(inputs, targets);  // fused unembedding and cross-entropy
+    auto logits = model->forward(inputs);  // (B, T, V)
+    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, r.model.vocab}), targets.reshape(-1));
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
     loss.backward();
     loss_sum += loss.item<double>();
