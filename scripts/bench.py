@@ -348,7 +348,8 @@ def main():
                all(r >= 1.15 for r in rs.values()))
         others = [(s["name"], t, ratio(s["name"], t)) for s in sizes[1:] for t in threads]
         if others:
-            target("no slower than Python on the others", ", ".join("%s %.2f× at %d" % o for o in others),
+            target("no slower than Python on the others",
+                   ", ".join("%s %.2f× at %d thread%s" % (n, r, t, "s" if t > 1 else "") for n, t, r in others),
                    all(o[2] >= 1.0 for o in others))
     else:
         target("C++ vs Python", "python3-torch is not installed", None)
