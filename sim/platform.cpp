@@ -7,6 +7,7 @@
 #include <simgrid/s4u/NetZone.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -79,6 +80,53 @@ simgrid::s4u::Host* host_by_name(const std::string& name, const std::string& sce
                                     scenario_key, name, names));
   }
   return host;
+}
+
+namespace {
+
+// "usw-gpu12" -> ("usw-gpu", 12); a name without a trailing number gets -1.
+std::pair<std::string, long long> natural_key(const std::string& name) {
+  size_t digits = name.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
+  if (digits == name.size() || name.size() - digits > 15) return {name, -1};
+  return {name.substr(0, digits), std::stoll(name.substr(digits))};
+}
+
+}  // namespace
+
+std::vector<std::string> pick_worker_hosts(int count, const std::vector<std::string>& reserved, const std::string& scenario_file) {
+  const std::set<std::string> skip(reserved.begin(), reserved.end());
+  std::map<std::string, std::vector<std::pair<std::pair<std::string, long long>, std::string>>> by_dc;  // in name order
+  size_t total = 0;
+  for (const auto* h : simgrid::s4u::Engine::get_instance()->get_all_hosts()) {
+    if (skip.count(h->get_name())) continue;
+    by_dc[datacentre_of(h)].push_back({natural_key(h->get_name()), h->get_name()});
+    ++total;
+  }
+  if (total < static_cast<size_t>(count))
+    throw ScenarioError(fmt::format("{}: key 'placement.workers.count': {} workers, but the platform has {} hosts besides the outer "
+                                    "optimizer, executors, storage and backup workers; lower the count or use a larger platform",
+                                    scenario_file, count, total));
+  // Each datacentre's share: one worker at a time to each datacentre with hosts left, in turn.
+  std::vector<size_t> quota(by_dc.size(), 0);
+  for (int placed = 0; placed < count;) {
+    size_t d = 0;
+    for (const auto& [dc, hosts] : by_dc) {
+      if (placed < count && quota[d] < hosts.size()) {
+        ++quota[d];
+        ++placed;
+      }
+      ++d;
+    }
+  }
+  std::vector<std::string> out;
+  size_t d = 0;
+  for (auto& [dc, hosts] : by_dc) {
+    std::sort(hosts.begin(), hosts.end());
+    for (size_t i = 0; i < quota[d]; ++i) out.push_back(hosts[i].second);
+    ++d;
+  }
+  return out;
 }
 
 }  // namespace dipaco::sim

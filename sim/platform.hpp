@@ -23,4 +23,12 @@ std::vector<simgrid::s4u::Link*> all_wan_links();
 // Throws ScenarioError naming the scenario key if `name` is not a host of the loaded platform.
 simgrid::s4u::Host* host_by_name(const std::string& name, const std::string& scenario_key, const std::string& scenario_file);
 
+// placement.workers: {count: N}: N hosts spread evenly over the datacentres (a datacentre with too
+// few hosts gives its share to the others), in contiguous blocks: the first datacentre's (by name)
+// hosts in natural name order (gpu2 before gpu10), then the next one's. Consecutive workers share a
+// datacentre, so a DiPaCo path's replicas (consecutive tasks) stay together. `reserved` hosts (the
+// outer optimizer, executors, storage, backup workers) are skipped. Throws ScenarioError naming
+// placement.workers.count if the platform has too few hosts.
+std::vector<std::string> pick_worker_hosts(int count, const std::vector<std::string>& reserved, const std::string& scenario_file);
+
 }  // namespace dipaco::sim

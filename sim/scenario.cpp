@@ -235,11 +235,18 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     if (!p.has("outer")) p.fail(root["placement"], "outer", "is required (host name of the outer optimizer)");
     s.outer_host = p.text("outer", "");
     const YAML::Node workers = p.raw("workers");
-    if (!workers || !workers.IsSequence() || workers.size() == 0)
-      p.fail(workers, "workers", "is required: a non-empty list of host names, one per worker");
-    for (const auto& w : workers) {
-      if (!w.IsScalar()) p.fail(w, "workers", "entries must be host names");
-      s.worker_hosts.push_back(w.as<std::string>());
+    if (workers && workers.IsMap()) {  // {count: N}: the hosts are picked from the platform
+      auto w = p.child("workers");
+      if (!w.has("count")) p.fail(workers, "workers", "a map needs 'count' ({count: 1024}), or give a list of host names");
+      s.worker_count = w.integer("count", 1, 1, 1 << 20);
+      w.finish();
+    } else {
+      if (!workers || !workers.IsSequence() || workers.size() == 0)
+        p.fail(workers, "workers", "is required: a non-empty list of host names, one per worker, or {count: N}");
+      for (const auto& w : workers) {
+        if (!w.IsScalar()) p.fail(w, "workers", "entries must be host names");
+        s.worker_hosts.push_back(w.as<std::string>());
+      }
     }
     p.finish();
   }
@@ -498,7 +505,8 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::EndMap;
   y << YAML::Key << "placement" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "outer" << YAML::Value << s.outer_host;
-  y << YAML::Key << "workers" << YAML::Value << YAML::Flow << s.worker_hosts;
+  if (s.worker_count > 0) y << YAML::Key << "workers" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "count" << YAML::Value << s.worker_count << YAML::EndMap;
+  else y << YAML::Key << "workers" << YAML::Value << YAML::Flow << s.worker_hosts;
   y << YAML::EndMap;
   y << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "source" << YAML::Value << s.data.source;

@@ -172,6 +172,9 @@ struct Scenario {
   double wan_latency_scale = 1.0;
   std::string outer_host;
   std::vector<std::string> worker_hosts;
+  // placement.workers: {count: N}: N hosts picked once the platform is loaded (sim/platform.hpp:
+  // pick_worker_hosts), which fills worker_hosts. 0: worker_hosts was listed by name.
+  int worker_count = 0;
   DataSpec data;
   engine::ModelConfig model;  // model.vocab 0 means "the tokenizer's vocabulary"
   AlgorithmSpec algorithm;
@@ -188,7 +191,7 @@ struct Scenario {
   std::optional<double> target_val_loss;
   bool trace = true;
 
-  int workers() const { return static_cast<int>(worker_hosts.size()); }
+  int workers() const { return worker_count > 0 ? worker_count : static_cast<int>(worker_hosts.size()); }
 };
 
 // Reads and validates `file`, applying `overrides` ("dotted.key=value", YAML value syntax) first.

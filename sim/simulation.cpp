@@ -276,6 +276,12 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   }
   // Hosts before data: a misspelled host should not wait for a tokenizer to train.
   auto* outer_host = host_by_name(s.outer_host, "placement.outer", file);
+  if (s.worker_count > 0) {
+    std::vector<std::string> reserved{s.outer_host, s.checkpoints.storage};
+    reserved.insert(reserved.end(), s.dipaco.executor_hosts.begin(), s.dipaco.executor_hosts.end());
+    reserved.insert(reserved.end(), s.dipaco.backup_workers.begin(), s.dipaco.backup_workers.end());
+    s.worker_hosts = pick_worker_hosts(s.worker_count, reserved, file);
+  }
   std::vector<s4u::Host*> worker_hosts;
   for (size_t i = 0; i < s.worker_hosts.size(); ++i)
     worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include "engine/corpus.hpp"
 #include "sim/actor_guard.hpp"
@@ -40,6 +41,7 @@ void TaskScheduler::operator()() { guarded(ctx_, "task scheduler", [this] { run(
 void TaskScheduler::run() {
   const auto& s = ctx_.scenario;
   holder_.assign(static_cast<size_t>(state_.workers), Lease{});
+  by_home_.assign(static_cast<size_t>(state_.workers), {});
   idle_.assign(static_cast<size_t>(state_.workers), 0);
   for (auto* h : ctx_.worker_hosts) all_down_for_good_at_ = std::max(all_down_for_good_at_, state_.failure_plan.down_for_good_at(h));
   s4u::this_actor::sleep_until(state_.start_time);
@@ -97,19 +99,18 @@ void TaskScheduler::open_phase(int phase) {
   }
   state_.phases[phase];  // workers record their losses here while it is open
   for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t)
-    if (state_.active(ctx_.scenario, t, phase)) queue_.push_back({t, phase, 1, 0});
+    if (state_.active(ctx_.scenario, t, phase)) enqueue({t, phase, 1, 0}, false);
 }
 
 void TaskScheduler::close_phase(int phase) {
-  for (auto it = queue_.begin(); it != queue_.end();) {
-    if (it->phase == phase) {
-      state_.log(LedgerEvent::Skipped, phase, -1, it->task, it->attempt, -1);
-      ++state_.skipped_tasks;
-      it = queue_.erase(it);
-    } else {
-      ++it;
-    }
+  std::vector<int64_t> skipped;
+  for (const auto& [position, lease] : queue_) {
+    if (lease.phase != phase) continue;
+    state_.log(LedgerEvent::Skipped, phase, -1, lease.task, lease.attempt, -1);
+    ++state_.skipped_tasks;
+    skipped.push_back(position);
   }
+  for (auto position : skipped) dequeue(position);
   state_.versions.erase(phase);
   for (auto it = state_.results.begin(); it != state_.results.end();)
     it = std::get<1>(it->first) <= phase ? state_.results.erase(it) : std::next(it);
@@ -146,11 +147,23 @@ void TaskScheduler::lose(const Lease& lease, int worker) {
   }
 }
 
-bool TaskScheduler::queued(int task, int phase) const {
-  return std::any_of(queue_.begin(), queue_.end(), [&](const Lease& l) { return l.task == task && l.phase == phase; });
+void TaskScheduler::enqueue(const Lease& lease, bool front) {
+  const int64_t position = front ? --front_ : back_++;
+  queue_.emplace(position, lease);
+  queued_.emplace(std::make_pair(lease.task, lease.phase), position);
+  by_home_[static_cast<size_t>(state_.tasks[static_cast<size_t>(lease.task)].worker)].insert(position);
 }
 
-void TaskScheduler::requeue(int task, int phase) { queue_.push_front({task, phase, attempts_[{task, phase}] + 1, 0}); }
+TaskScheduler::Lease TaskScheduler::dequeue(int64_t position) {
+  const auto it = queue_.find(position);
+  const Lease lease = it->second;
+  queue_.erase(it);
+  queued_.erase({lease.task, lease.phase});
+  by_home_[static_cast<size_t>(state_.tasks[static_cast<size_t>(lease.task)].worker)].erase(position);
+  return lease;
+}
+
+void TaskScheduler::requeue(int task, int phase) { enqueue({task, phase, attempts_[{task, phase}] + 1, 0}, true); }
 
 void TaskScheduler::redo_through(int module, int phase) {
   // Every task through the module that ran or runs on its lost version goes again; queued ones
@@ -173,23 +186,26 @@ void TaskScheduler::dispatch() {
     }
     // A primary worker takes the first queued task whose home it is, else the first queued task
     // (work stealing). The backup pool takes only tasks whose home worker is busy or down.
-    auto pick = queue_.end();
     const bool backup = w >= state_.primary_workers;
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      const int home = state_.tasks[static_cast<size_t>(it->task)].worker;
-      if (backup ? holder_[static_cast<size_t>(home)].task >= 0 || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on() : home == w) {
-        pick = it;
-        break;
+    std::optional<int64_t> pick;
+    if (!backup) {
+      const auto& home = by_home_[static_cast<size_t>(w)];
+      pick = home.empty() ? queue_.begin()->first : *home.begin();
+    } else {  // the backup pool is small and rarely asks: a scan is fine
+      for (const auto& [position, queued_lease] : queue_) {
+        const int home = state_.tasks[static_cast<size_t>(queued_lease.task)].worker;
+        if (holder_[static_cast<size_t>(home)].task >= 0 || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on()) {
+          pick = position;
+          break;
+        }
       }
     }
-    if (pick == queue_.end() && !backup) pick = queue_.begin();
-    if (pick == queue_.end()) {
+    if (!pick) {
       ++next;
       continue;
     }
     next = waiting_.erase(next);
-    Lease lease = *pick;
-    queue_.erase(pick);
+    Lease lease = dequeue(*pick);
     lease.attempt = ++attempts_[{lease.task, lease.phase}];
     lease.incarnation = inc;
     holder_[static_cast<size_t>(w)] = lease;

@@ -5,7 +5,7 @@
 // attempt. Workers restart when their host comes back.
 #pragma once
 
-#include <deque>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <vector>
@@ -29,15 +29,23 @@ class TaskScheduler {
   void close_phase(int phase);
   void drain_deaths();
   void lose(const Lease& lease, int worker);  // logs the attempt lost; re-queues it if its phase is open
-  bool queued(int task, int phase) const;
+  bool queued(int task, int phase) const { return queued_.count({task, phase}) > 0; }
   void requeue(int task, int phase);  // a new attempt at the front, unless one is queued already
+  void enqueue(const Lease& lease, bool front);
+  Lease dequeue(int64_t position);
   void redo_through(int module, int phase);  // after the module's executor recovered in `phase`
   void dispatch();
   bool stalled();  // true once the run has failed for lack of workers
 
   RunContext& ctx_;
   DipacoState& state_;
-  std::deque<Lease> queue_;
+  // The task queue, by position (push_front takes positions below every other, push_back above),
+  // and two indexes into it, so that a dispatch costs O(log n) per worker rather than a scan of
+  // the queue: queued (task, phase) -> position, and each home worker's queued positions.
+  std::map<int64_t, Lease> queue_;
+  int64_t front_ = 0, back_ = 0;
+  std::map<std::pair<int, int>, int64_t> queued_;
+  std::vector<std::set<int64_t>> by_home_;
   std::vector<Lease> holder_;  // per worker: its lease (task -1: none)
   std::vector<int> idle_;      // per worker: the incarnation waiting for work, or 0
   std::set<int> waiting_;      // the workers whose idle_ is set, in order (dispatch visits only these)
