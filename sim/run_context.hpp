@@ -63,6 +63,7 @@ struct RunContext {
   double wan_bytes = 0.0;
   double total_bytes = 0.0;
   int64_t synchronisations = 0;
+  int64_t simulated_events = 0;  // SimGrid activities (communications, executions) that ended
   std::vector<double> compute_seconds;  // per worker
   std::vector<PendingRow> rows;
   std::string error;  // first failure raised inside an actor

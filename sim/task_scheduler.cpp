@@ -47,6 +47,10 @@ void TaskScheduler::run() {
   s4u::this_actor::sleep_until(state_.start_time);
   last_alive_ = now();
   open_phase(1);
+  // A permanent receiver: SimGrid then queues arrived messages instead of matching each pending
+  // send against the one posted receive, a scan of the mailbox's queue per message (quadratic in
+  // the workers asking at once).
+  scheduler_mailbox()->set_receiver(s4u::Actor::self());
   // One receive stays posted across heartbeats: a timed-out wait must not cancel a message in flight.
   SchedulerMessage* incoming = nullptr;
   auto pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
