@@ -319,3 +319,28 @@ TEST(EndToEnd, DipacoPeakMemoryGrowsWithModulesAndWorkersNotWithPaths) {
   EXPECT_LT(grew, budget) << "extra modules " << extra_modules_mb << " MB, path " << path_mb << " MB";
   EXPECT_LT(budget, 256 * 3 * path_mb) << "the budget must be able to catch per-path copies";
 }
+
+// placement.workers: {count: N} spreads N workers over the datacentres, round the quota, in
+// contiguous blocks; too many, or a map without count, is an input error.
+TEST(EndToEnd, WorkerCountSpreadsOverTheDatacentres) {
+  const std::string scale = kSource + "/scenarios/scale-1k.yaml";
+  const std::string small = " --set placement.workers.count=8 --set algorithm.replicas_per_path=2 --set algorithm.outer_steps=1"
+                            " --set 'dipaco.levels=[{blocks: 1, modules: 2},{blocks: 1, modules: 2}]' --no-report";
+  const auto dir = out_dir("worker-count");
+  const auto r = run("run " + scale + small + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_EQ(json_number(summary, "workers"), 8);
+  // One worker in each of the eight datacentres.
+  for (const char* dc : {"dc-asia-east", "dc-asia-south", "dc-eu-central", "dc-eu-west", "dc-oceania", "dc-us-central", "dc-us-east", "dc-us-west"})
+    EXPECT_NE(summary.find(std::string("\"") + dc + "\": "), std::string::npos) << dc << "\n" << summary;
+  EXPECT_GT(json_number(summary, "simulated_events"), 0);
+  EXPECT_NE(slurp(dir / "scenario.yaml").find("workers: {count: 8}"), std::string::npos);
+
+  const auto too_many = run("run " + scale + small + " --set placement.workers.count=20000 --out " + out_dir("worker-count-big").string());
+  EXPECT_EQ(too_many.rc, 2) << too_many.output;
+  EXPECT_NE(too_many.output.find("placement.workers.count"), std::string::npos) << too_many.output;
+  const auto no_count = run("run " + scale + small + " --set 'placement.workers={n: 3}' --out " + out_dir("worker-count-bad").string());
+  EXPECT_EQ(no_count.rc, 2) << no_count.output;
+  EXPECT_NE(no_count.output.find("placement.workers"), std::string::npos) << no_count.output;
+}
