@@ -13,6 +13,10 @@
    and as a share of the same scenario with real training.
 5. Thread pool: the quickstart with --threads 1 and --threads $(nproc).
 6. Memory: peak RSS (/usr/bin/time -f %M) of DiPaCo 2x2, 4x4 and 16x16 with training.
+7. Scale, timing-only: scenarios/scale-1k.yaml (DiPaCo 16x16, 1 024 workers in eight datacentres,
+   100 phases), then 1 024 / 2 048 / 4 096 workers at 10 phases and 1 024 workers at 25 / 50 / 100
+   phases for the fitted exponents, and 10 240 workers (at the default max-min precision and at
+   1e-4). Events/s and peak RSS for each.
 
 Only public tools: the project's two binaries, /usr/bin/python3 with python3-torch, /usr/bin/time.
 --smoke runs every part in a tiny configuration in seconds (the test bench.Smoke), without training
@@ -22,6 +26,7 @@ import argparse
 import datetime
 import filecmp
 import json
+import math
 import os
 import shutil
 import statistics
@@ -194,6 +199,104 @@ def equivalence(directory):
 # ---------------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------------
+# 7. Scale
+
+SCALE = "scenarios/scale-1k.yaml"
+
+
+def scale_run(sim, work, workers, phases, extra=(), allow_failure=False):
+    """One timing-only run of the scale scenario: wall, peak RSS, events, exit code."""
+    d = os.path.join(work, "scale-%d-%d-%d" % (workers, phases, len(extra)))
+    cmd = [sim, "run", SCALE, "--set", "placement.workers.count=%d" % workers,
+           "--set", "algorithm.replicas_per_path=%d" % (workers // 256), "--set", "algorithm.outer_steps=%d" % phases,
+           "--no-report", "--out", d] + list(extra)
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as f:
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", f.name] + cmd, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        fields = f.read().split()[-2:]
+    if p.returncode != 0 and not allow_failure:
+        raise SystemExit("bench: failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    r = dict(workers=workers, phases=phases, extra=" ".join(extra), rc=p.returncode, wall=float(fields[0]),
+             rss_mb=int(fields[1]) / 1024.0, events=None, error=p.stderr.strip().splitlines()[-1] if p.returncode else "")
+    if p.returncode == 0:
+        with open(os.path.join(d, "summary.json")) as f:
+            r["events"] = json.load(f)["simulated_events"]
+    shutil.rmtree(d, ignore_errors=True)
+    log("scale: %d workers, %d phases %s: %.1f s, exit %d" % (workers, phases, r["extra"], r["wall"], r["rc"]))
+    return r
+
+
+def fit_exponent(xs, ys):
+    """Least-squares slope of log y against log x."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.mean(lx), statistics.mean(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+def run_scale(sim, work, smoke, startup_s):
+    if smoke:  # seconds: the shape of the section, not its figures
+        return dict(target=scale_run(sim, work, 256, 2), workers=[scale_run(sim, work, n, 1) for n in (256, 512, 1024)],
+                    phases=[scale_run(sim, work, 256, p) for p in (1, 2, 3)], big=[], big_workers=1024, target_phases=2)
+    target = scale_run(sim, work, 1024, 100)
+    by_workers = [scale_run(sim, work, n, 10) for n in (1024, 2048, 4096)]
+    by_phases = [scale_run(sim, work, 1024, p) for p in (25, 50)] + [target]
+    big = [scale_run(sim, work, 10240, 1, allow_failure=True),
+           scale_run(sim, work, 10240, 1, ["--cfg=maxmin/precision:1e-4"], allow_failure=True)]
+    return dict(target=target, workers=by_workers, phases=by_phases, big=big, big_workers=10240, target_phases=100)
+
+
+def write_scale(w, scale, startup_s):
+    def own(r):
+        return max(r["wall"] - startup_s, 1e-9)
+
+    def row(r):
+        if r["rc"] != 0:
+            return "| %d | %d | %s | %.1f s | — | — | %.0f MB | exit %d: %s |" % (
+                r["workers"], r["phases"], r["extra"] or "—", r["wall"], r["rss_mb"], r["rc"], r["error"][:160])
+        return "| %d | %d | %s | %.1f s | %d | %.0f | %.0f MB | ok |" % (
+            r["workers"], r["phases"], r["extra"] or "—", r["wall"], r["events"], r["events"] / own(r), r["rss_mb"])
+
+    t = scale["target"]
+    ew = fit_exponent([r["workers"] * r["phases"] for r in scale["workers"]], [own(r) for r in scale["workers"]])
+    ep = fit_exponent([r["workers"] * r["phases"] for r in scale["phases"]], [own(r) for r in scale["phases"]])
+    big_ok = [r for r in scale["big"] if r["rc"] == 0]
+    w("## 7. Scale (timing-only)")
+    w("")
+    w("`%s`: DiPaCo 16×16 (256 paths, 33 modules), `placement.workers: {count: N}` spread over the eight datacentres of "
+      "`platforms/eight-datacentres.xml` (1 300 hosts each, 100 Gbps WAN uplinks into a shared core), N / 256 replicas per path "
+      "(one task per worker), `training: off`, `trace: off`. Each row is one `/usr/bin/time -f '%%e %%M' build/dipaco-sim run %s "
+      "--set placement.workers.count=N --set algorithm.replicas_per_path=N/256 --set algorithm.outer_steps=P --no-report --out DIR`. "
+      "Events are summary.json's `simulated_events` (SimGrid communications and executions that ended); events/s divides them by "
+      "the wall time minus start-up (%.2f s)." % (SCALE, SCALE, startup_s))
+    w("")
+    w("| target | figure | met |")
+    w("|---|---|---|")
+    w("| %d workers, 8 datacentres, 256 paths, %d phases in < 60 s | %.1f s | %s |" % (
+        t["workers"], t["phases"], t["wall"], "**met**" if t["rc"] == 0 and t["wall"] < 60 else "**not met**"))
+    if big_ok:
+        b = big_ok[-1]
+        w("| %d workers in < 10 min | one phase in %.1f s (%s), so 100 phases would take about %.0f min | **not met** |" % (
+            b["workers"], b["wall"], b["extra"] or "default precision", 100 * b["wall"] / 60))
+    elif scale["big"]:
+        w("| %d workers in < 10 min | the run fails (exit %d) | **not met** |" % (scale["big"][0]["workers"], scale["big"][0]["rc"]))
+    w("| cost linear in workers × phases | exponent %.2f over workers (%s at %d phases), %.2f over phases (%s at %d workers) | %s |" % (
+        ew, "/".join(str(r["workers"]) for r in scale["workers"]), scale["workers"][0]["phases"], ep,
+        "/".join(str(r["phases"]) for r in scale["phases"]), scale["phases"][0]["workers"],
+        "**met**" if max(ew, ep) < 1.15 else "**not met**"))
+    w("")
+    w("| workers | phases | SimGrid option | wall | events | events/s | peak RSS | result |")
+    w("|---|---|---|---|---|---|---|---|")
+    seen = set()
+    for r in [t] + scale["workers"] + scale["phases"] + scale["big"]:
+        key = (r["workers"], r["phases"], r["extra"])
+        if key not in seen:
+            seen.add(key)
+            w(row(r))
+    w("")
+    w("Fitted exponents: least squares of log(wall − start-up) on log(workers × phases), over the three worker counts at "
+      "fixed phases (%.2f) and over the three phase counts at fixed workers (%.2f)." % (ew, ep))
+    w("")
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder with dipaco-sim and dipaco-bench")
@@ -289,6 +392,8 @@ def main():
         overhead.append(dict(scenario=sc, outer=outer, event_source=event_source, wall=wall, rss=max(r["rss_mb"] for r in runs), events=events, own=own,
                              per_event=own / events if events else float("nan"), train_wall=train_wall,
                              share=own / train_wall if train_wall > 0 else float("nan")))
+    # ---- 7. Scale: timing-only DiPaCo 16x16 on eight datacentres
+    scale = run_scale(sim, work, smoke, startup_s)
     shutil.rmtree(work, ignore_errors=True)
     load_end = os.getloadavg()
     total_s = time.monotonic() - started
@@ -490,6 +595,7 @@ def main():
         o = next(o for o in overhead if o["scenario"] == sc)
         w("| %s | %.0f MB | %.1f s | %.0f MB |" % (sc, memory[sc]["rss_mb"], memory[sc]["wall"], o["rss"]))
     w("")
+    write_scale(w, scale, startup_s)
     print("\n".join(out))
     log("done in %.1f min" % (total_s / 60))
     bad = [name for name, c in checks.items() if not c["agree"]]
