@@ -297,6 +297,21 @@ def write_scale(w, scale, startup_s):
     w("Fitted exponents: least squares of log(wall − start-up) on log(workers × phases), over the three worker counts at "
       "fixed phases (%.2f) and over the three phase counts at fixed workers (%.2f)." % (ew, ep))
     w("")
+    first, last = scale["workers"][0], scale["workers"][-1]
+    if first["events"] and last["events"]:
+        w("**Why the cost is not linear in workers.** Events per worker-phase stay constant (%.1f at %d workers, %.1f at %d), "
+          "but events/s fall from %.0f to %.0f: each event costs more as workers are added, while phases add linearly. The time is "
+          "inside SimGrid (README \"Performance\" has the profile): its max-min solver re-shares the bandwidth of every flow "
+          "connected through a shared link to one that starts or ends, and every task pulls the shared module from one executor "
+          "host, so all concurrent transfers form one connected set; finishing a communication also removes it from a list of "
+          "the actor's activities by a linear search. Both are per-event costs that grow with the workers in flight.%s" % (
+              first["events"] / (first["workers"] * first["phases"]), first["workers"],
+              last["events"] / (last["workers"] * last["phases"]), last["workers"],
+              first["events"] / own(first), last["events"] / own(last),
+              "" if not scale["big"] else
+              " From about 6 000 workers the solver also fails numerically at its default `maxmin/precision` (1e-5), which "
+              "the one-line error above reports; at 1e-4 the %d-worker run completes." % scale["big_workers"]))
+        w("")
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder with dipaco-sim and dipaco-bench")
