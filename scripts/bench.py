@@ -68,16 +68,18 @@ def fmt_s(s):
 # Processes timed with /usr/bin/time
 
 
-def timed(cmd, cwd=ROOT):
-    """Runs cmd under /usr/bin/time: wall, user, sys seconds and peak RSS (MB)."""
+def timed(cmd, cwd=ROOT, allow_failure=False):
+    """Runs cmd under /usr/bin/time: wall, user, sys seconds, peak RSS (MB), exit code and the last
+    line of stderr (an error). A failing cmd stops the benchmark unless allow_failure."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as f:
         p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", f.name] + cmd, cwd=cwd,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         fields = f.read().split()[-4:]
-    if p.returncode != 0:
+    if p.returncode != 0 and not allow_failure:
         raise SystemExit("bench: failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
     wall, user, system, rss_kb = fields
-    return dict(wall=float(wall), user=float(user), sys=float(system), rss_mb=int(rss_kb) / 1024.0)
+    return dict(wall=float(wall), user=float(user), sys=float(system), rss_mb=int(rss_kb) / 1024.0, rc=p.returncode,
+                error=p.stderr.strip().splitlines()[-1] if p.returncode and p.stderr.strip() else "")
 
 
 def simulated_events(run_dir):
@@ -197,9 +199,6 @@ def equivalence(directory):
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------------------------
 # 7. Scale
 
 SCALE = "scenarios/scale-1k.yaml"
@@ -211,15 +210,8 @@ def scale_run(sim, work, workers, phases, extra=(), allow_failure=False):
     cmd = [sim, "run", SCALE, "--set", "placement.workers.count=%d" % workers,
            "--set", "algorithm.replicas_per_path=%d" % (workers // 256), "--set", "algorithm.outer_steps=%d" % phases,
            "--no-report", "--out", d] + list(extra)
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as f:
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", f.name] + cmd, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        fields = f.read().split()[-2:]
-    if p.returncode != 0 and not allow_failure:
-        raise SystemExit("bench: failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
-    r = dict(workers=workers, phases=phases, extra=" ".join(extra), rc=p.returncode, wall=float(fields[0]),
-             rss_mb=int(fields[1]) / 1024.0, events=None, error=p.stderr.strip().splitlines()[-1] if p.returncode else "")
-    if p.returncode == 0:
+    r = dict(timed(cmd, allow_failure=allow_failure), workers=workers, phases=phases, extra=" ".join(extra), events=None)
+    if r["rc"] == 0:
         with open(os.path.join(d, "summary.json")) as f:
             r["events"] = json.load(f)["simulated_events"]
     shutil.rmtree(d, ignore_errors=True)
@@ -234,16 +226,16 @@ def fit_exponent(xs, ys):
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
 
 
-def run_scale(sim, work, smoke, startup_s):
+def run_scale(sim, work, smoke):
     if smoke:  # seconds: the shape of the section, not its figures
         return dict(target=scale_run(sim, work, 256, 2), workers=[scale_run(sim, work, n, 1) for n in (256, 512, 1024)],
-                    phases=[scale_run(sim, work, 256, p) for p in (1, 2, 3)], big=[], big_workers=1024, target_phases=2)
+                    phases=[scale_run(sim, work, 256, p) for p in (1, 2, 3)], big=[], big_workers=1024)
     target = scale_run(sim, work, 1024, 100)
     by_workers = [scale_run(sim, work, n, 10) for n in (1024, 2048, 4096)]
     by_phases = [scale_run(sim, work, 1024, p) for p in (25, 50)] + [target]
     big = [scale_run(sim, work, 10240, 1, allow_failure=True),
            scale_run(sim, work, 10240, 1, ["--cfg=maxmin/precision:1e-4"], allow_failure=True)]
-    return dict(target=target, workers=by_workers, phases=by_phases, big=big, big_workers=10240, target_phases=100)
+    return dict(target=target, workers=by_workers, phases=by_phases, big=big, big_workers=10240)
 
 
 def write_scale(w, scale, startup_s):
@@ -276,8 +268,9 @@ def write_scale(w, scale, startup_s):
         t["workers"], t["phases"], t["wall"], "**met**" if t["rc"] == 0 and t["wall"] < 60 else "**not met**"))
     if big_ok:
         b = big_ok[-1]
-        w("| %d workers in < 10 min | one phase in %.1f s (%s), so 100 phases would take about %.0f min | **not met** |" % (
-            b["workers"], b["wall"], b["extra"] or "default precision", 100 * b["wall"] / 60))
+        w("| %d workers in < 10 min | one phase in %.1f s (%s), so 100 phases would take about %.0f min | %s |" % (
+            b["workers"], b["wall"], b["extra"] or "default precision", 100 * b["wall"] / 60,
+            "**met**" if 100 * b["wall"] < 600 else "**not met**"))
     elif scale["big"]:
         w("| %d workers in < 10 min | the run fails (exit %d) | **not met** |" % (scale["big"][0]["workers"], scale["big"][0]["rc"]))
     w("| cost linear in workers × phases | exponent %.2f over workers (%s at %d phases), %.2f over phases (%s at %d workers) | %s |" % (
@@ -412,7 +405,7 @@ def main():
                              per_event=own / events if events else float("nan"), train_wall=train_wall,
                              share=own / train_wall if train_wall > 0 else float("nan")))
     # ---- 7. Scale: timing-only DiPaCo 16x16 on eight datacentres
-    scale = run_scale(sim, work, smoke, startup_s)
+    scale = run_scale(sim, work, smoke)
     shutil.rmtree(work, ignore_errors=True)
     load_end = os.getloadavg()
     total_s = time.monotonic() - started

@@ -399,13 +399,15 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   // SimGrid's max-min solver can fail numerically when thousands of flows share one link (seen
   // from 6 144 DiPaCo workers on platforms/eight-datacentres.xml at the default maxmin/precision
   // 1e-5): it logs a CRITICAL line and aborts, or crashes while logging it. Say what happened and
-  // how to avoid it, in one line, instead of dying on a bare signal; no output has been written yet.
+  // how to avoid it, in one line, instead of dying on a bare signal; no output has been written yet, and the
+  // handlers are removed once the simulation ends.
   for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, solver_failed);
   // The simulator's unit of work (reports/benchmarks.md counts its cost per event): every SimGrid
   // activity (communication or execution) that ended, finished, failed or cancelled. (This
   // libsimgrid does not export s4u::Comm::on_start.)
   s4u::Activity::on_completion_cb([&ctx](const s4u::Activity&) { ++ctx.simulated_events; });
   engine.run();
+  for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, SIG_DFL);  // past SimGrid's solver: not its failure
   std::string error = ctx.error;
   if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))
     error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock){}",

@@ -154,7 +154,7 @@ void TaskScheduler::lose(const Lease& lease, int worker) {
 void TaskScheduler::enqueue(const Lease& lease, bool front) {
   const int64_t position = front ? --front_ : back_++;
   queue_.emplace(position, lease);
-  queued_.emplace(std::make_pair(lease.task, lease.phase), position);
+  queued_.emplace(lease.task, lease.phase);
   by_home_[static_cast<size_t>(state_.tasks[static_cast<size_t>(lease.task)].worker)].insert(position);
 }
 

@@ -41,10 +41,10 @@ class TaskScheduler {
   DipacoState& state_;
   // The task queue, by position (push_front takes positions below every other, push_back above),
   // and two indexes into it, so that a dispatch costs O(log n) per worker rather than a scan of
-  // the queue: queued (task, phase) -> position, and each home worker's queued positions.
+  // the queue: the queued (task, phase) pairs, and each home worker's queued positions.
   std::map<int64_t, Lease> queue_;
   int64_t front_ = 0, back_ = 0;
-  std::map<std::pair<int, int>, int64_t> queued_;
+  std::set<std::pair<int, int>> queued_;
   std::vector<std::set<int64_t>> by_home_;
   std::vector<Lease> holder_;  // per worker: its lease (task -1: none)
   std::vector<int> idle_;      // per worker: the incarnation waiting for work, or 0
