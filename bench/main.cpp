@@ -2,10 +2,11 @@
 // path (engine::train_inner), one JSON object per line on stdout. scripts/bench.py drives it, side
 // by side with the Python peer (scripts/peer_train_step.py), and writes reports/benchmarks.md.
 //
-//   dipaco-bench gemm  --threads N[,M...] [--sizes 512,1024,2048] [--reps 5]
+//   dipaco-bench gemm  --threads N[,M...] [--sizes 512,1024,2048] [--reps 5] [--dtype fp32|bf16]
+//   dipaco-bench kernel   the CPU, the BLAS kernel and who chose it, what precision: auto means here
 //   dipaco-bench serve --threads N [--profile F] MODEL   then lines "steps K" (train K more steps) and "quit"
 //   dipaco-bench dump  --dir D --steps S MODEL   initial parameters, batches and per-step losses
-// MODEL: --vocab --d-model --heads --blocks --seq-len --batch [--seed]
+// MODEL: --vocab --d-model --heads --blocks --seq-len --batch [--seed] [--precision fp32|bf16]
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,8 @@
 
 #include "bench/torch_ops.hpp"
 #include "engine/allocator.hpp"
+#include "engine/blas_kernel.hpp"
+#include "engine/precision.hpp"
 #include "engine/trainer.hpp"
 #include "sim/cost_model.hpp"
 
@@ -31,6 +34,7 @@ struct Setup {
   ModelConfig model{4096, 64, 4, 2, 128};
   int batch = 16;
   uint64_t seed = 1;
+  std::string precision = "fp32";
 };
 
 void add_model_options(CLI::App* app, Setup& s) {
@@ -41,6 +45,9 @@ void add_model_options(CLI::App* app, Setup& s) {
   app->add_option("--seq-len", s.model.seq_len, "Sequence length")->capture_default_str();
   app->add_option("--batch", s.batch, "Sequences per step")->capture_default_str();
   app->add_option("--seed", s.seed, "Seed of the parameters and the batches")->capture_default_str();
+  app->add_option("--precision", s.precision, "fp32, or bf16 mixed precision (as the scenario key)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
 }
 
 // Uniformly random tokens: the step's cost does not depend on what the tokens are.
@@ -61,6 +68,7 @@ TrainRequest make_request(const Setup& s) {
   TrainRequest r;
   r.model = s.model;
   r.opt.batch_size = s.batch;
+  r.opt.bf16 = s.precision == "bf16";
   r.params = std::make_shared<const dipaco::engine::ParamVector>(dipaco::engine::init_params(s.model, s.seed));
   r.data = random_data(s.model, s.seed);
   auto shard = std::make_shared<dipaco::engine::Shard>();
@@ -84,6 +92,7 @@ json describe(const TrainRequest& r) {
           {"params", params},
           {"tokens_per_step", tokens},
           {"flops_per_step", flops},
+          {"precision", o.bf16 ? "bf16" : "fp32"},
           {"threads", dipaco::bench::threads()}};
 }
 
@@ -153,9 +162,27 @@ int dump(const Setup& s, int steps, const std::filesystem::path& dir) {
   return 0;
 }
 
+json kernel_json() {
+  namespace e = dipaco::engine;
+  const auto& cpu = e::cpu_features();
+  const auto k = e::blas_kernel();
+  const auto automatic = e::resolve_precision(e::Precision::Auto, cpu);
+  return json{{"cpu", cpu.model},
+              {"cpu_features", e::describe(cpu)},
+              {"blas", k.library},
+              {"kernel", k.kernel},
+              {"kernel_set_by", k.set_by},
+              {"kernel_replaced", k.replaced},
+              {"best_kernel", e::best_kernel_for(cpu)},
+              {"bf16_units", cpu.amx_bf16 || cpu.avx512_bf16},
+              {"auto_precision", e::to_string(automatic.precision)},
+              {"auto_precision_reason", automatic.reason}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  dipaco::engine::select_blas_kernel(argv);  // may run this process again with the right kernel
   dipaco::engine::keep_freed_memory_for_reuse();  // as dipaco-sim does: the engine as the simulator runs it
   CLI::App app{"dipaco-bench: GEMM throughput and path-model training steps (see scripts/bench.py)"};
   app.require_subcommand(1);
@@ -167,6 +194,8 @@ int main(int argc, char** argv) {
   int reps = 5;
   gemm->add_option("--sizes", sizes, "Matrix sizes")->delimiter(',');
   gemm->add_option("--reps", reps, "Timed products per size")->check(CLI::Range(1, 1000));
+  std::string gemm_dtype = "fp32";
+  gemm->add_option("--dtype", gemm_dtype, "fp32 (OpenBLAS) or bf16 (oneDNN)")->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   auto* serve_cmd = app.add_subcommand("serve", "Train on request: reads 'steps K' lines, answers with the time of those K steps");
   add_model_options(serve_cmd, setup);
   std::string profile;
@@ -177,6 +206,7 @@ int main(int argc, char** argv) {
   int steps = 3;
   dump_cmd->add_option("--dir", dir, "Output folder")->required();
   dump_cmd->add_option("--steps", steps, "Steps")->check(CLI::Range(1, 1000));
+  auto* kernel_cmd = app.add_subcommand("kernel", "The CPU, the BLAS kernel in use and who chose it, and what precision: auto means here");
   std::vector<int> gemm_threads;
   gemm->add_option("--threads", gemm_threads, "Intra-op threads (torch::set_num_threads); a list measures each in turn")
       ->delimiter(',')
@@ -191,11 +221,15 @@ int main(int argc, char** argv) {
       for (int t : gemm_threads.empty() ? std::vector<int>{threads} : gemm_threads) {
         dipaco::bench::set_threads(t);
         for (int n : sizes) {
-          const auto g = dipaco::bench::gemm(n, reps);
-          std::cout << json{{"n", g.n}, {"threads", t}, {"reps", reps}, {"best_s", g.best_s}, {"median_s", g.median_s}, {"gflops", g.gflops}}.dump()
+          const auto g = dipaco::bench::gemm(n, reps, gemm_dtype == "bf16");
+          std::cout << json{{"n", g.n}, {"threads", t}, {"reps", reps}, {"dtype", gemm_dtype}, {"best_s", g.best_s}, {"median_s", g.median_s}, {"gflops", g.gflops}}.dump()
                     << std::endl;
         }
       }
+      return 0;
+    }
+    if (kernel_cmd->parsed()) {
+      std::cout << kernel_json().dump() << std::endl;
       return 0;
     }
     if (serve_cmd->parsed()) return serve(setup, profile);

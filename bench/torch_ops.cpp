@@ -16,9 +16,10 @@ std::shared_ptr<void> profile_to(const std::string& chrome_trace_file) {
   return std::make_shared<torch::autograd::profiler::RecordProfile>(chrome_trace_file);
 }
 
-GemmResult gemm(int n, int reps) {
+GemmResult gemm(int n, int reps, bool bf16) {
   torch::manual_seed(n);
-  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat32;
+  auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype), c = torch::empty({n, n}, dtype);
   torch::mm_out(c, a, b);  // warm-up: BLAS thread start, page faults of c
   std::vector<double> times;
   for (int i = 0; i < std::max(reps, 1); ++i) {

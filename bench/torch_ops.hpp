@@ -14,14 +14,15 @@ int threads();
 // autograd profiler) until the returned guard is destroyed.
 std::shared_ptr<void> profile_to(const std::string& chrome_trace_file);
 
-// fp32 C = A·B of square n×n matrices through torch::mm (into a preallocated C), after one
-// warm-up product: the best of `reps` timed products.
+// C = A·B of square n×n matrices through torch::mm (into a preallocated C), after one warm-up
+// product: the best of `reps` timed products. fp32 goes to OpenBLAS; bf16 to oneDNN, which uses
+// AMX or AVX512_BF16 where the CPU has them (and emulates bf16, slowly, where it has not).
 struct GemmResult {
   int n = 0;
   double best_s = 0.0;
   double median_s = 0.0;
   double gflops = 0.0;  // 2n³ / best_s
 };
-GemmResult gemm(int n, int reps);
+GemmResult gemm(int n, int reps, bool bf16 = false);
 
 }  // namespace dipaco::bench

@@ -27,6 +27,7 @@ struct InnerOptConfig {
   double grad_clip = 1.0;  // global L2 norm; <= 0 disables clipping
   int batch_size = 16;     // sequences per step per shard
   bool cuda = false;       // inner steps on the first CUDA device (scenario key device: cuda); else the CPU
+  bool bf16 = false;       // mixed precision: matmuls and attention in bf16, all else fp32 (scenario key precision)
 };
 
 // Learning rate at a global inner step (0-based). Pure, so it is unit-testable without torch.

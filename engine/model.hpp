@@ -11,6 +11,7 @@ namespace dipaco::engine {
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(int d_model, int heads);
+  // causal_mask (T, T): additive, 0 where attention is allowed and -inf above the diagonal.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& causal_mask);
 
  private:
@@ -25,6 +26,10 @@ class GptImpl : public torch::nn::Module {
   explicit GptImpl(const ModelConfig& cfg);
   // tokens (B, T) int64 -> logits (B, T, vocab)
   torch::Tensor forward(const torch::Tensor& tokens);
+  // Mean next-token cross-entropy of forward(tokens) against targets (B, T), for training. Fused:
+  // the (B·T, vocab) logits become their own gradient in the forward pass, so no log-softmax, no
+  // separate gradient buffer and a backward of two GEMMs. Same value as cross_entropy(forward(...)).
+  torch::Tensor loss(const torch::Tensor& tokens, const torch::Tensor& targets);
   // tokens (B, T) -> last block's hidden states (B, T, C), before the final norm (router features)
   torch::Tensor hidden(const torch::Tensor& tokens);
   const ModelConfig& config() const { return cfg_; }

@@ -1,5 +1,9 @@
 #include "engine/thread_pool.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <exception>
+
 #include "engine/trainer.hpp"
 
 namespace dipaco::engine {
@@ -15,6 +19,43 @@ ThreadPool::~ThreadPool() {
   }
   ready_.notify_all();
   for (auto& t : threads_) t.join();
+}
+
+void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
+  if (n <= 0) return;
+  // Shared with the helper jobs, which may start after this call has returned (every index then
+  // already taken): they must find the state alive and touch nothing else.
+  struct State {
+    std::function<void(int)> fn;
+    int n = 0;
+    std::atomic<int> next{0};
+    std::mutex mutex;
+    std::condition_variable all_done;
+    int done = 0;
+    std::exception_ptr error;
+  };
+  auto state = std::make_shared<State>();
+  state->fn = fn;
+  state->n = n;
+  auto work = [](State& s) {
+    for (int i = s.next.fetch_add(1); i < s.n; i = s.next.fetch_add(1)) {
+      std::exception_ptr error;
+      try {
+        s.fn(i);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(s.mutex);
+      if (error && !s.error) s.error = error;
+      if (++s.done == s.n) s.all_done.notify_all();
+    }
+  };
+  const int helpers = std::min(n - 1, size());
+  for (int h = 0; h < helpers; ++h) submit([state, work] { work(*state); });
+  work(*state);
+  std::unique_lock<std::mutex> lock(state->mutex);
+  state->all_done.wait(lock, [&] { return state->done == state->n; });
+  if (state->error) std::rethrow_exception(state->error);
 }
 
 void ThreadPool::loop() {

@@ -50,6 +50,13 @@ class ThreadPool {
     return result;
   }
 
+  // Runs fn(0), ..., fn(n - 1) spread over the pool's threads and the calling thread, and returns
+  // when all have run (rethrowing the first exception). The caller takes indices itself, so it may
+  // be a pool job (no deadlock on a one-thread pool) and never waits behind unrelated queued jobs.
+  // Which thread runs which index varies; callers that need reproducible results make each fn(i)
+  // independent of its thread and combine the results in index order.
+  void parallel_for(int n, const std::function<void(int)>& fn);
+
   int size() const { return static_cast<int>(threads_.size()); }
 
  private:

@@ -2,12 +2,14 @@
 #include "engine/trainer.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 
 #include <cmath>
 #include <random>
 #include <stdexcept>
 
 #include "engine/model.hpp"
+#include "engine/thread_pool.hpp"
 
 namespace dipaco::engine {
 namespace {
@@ -97,6 +99,62 @@ ParamVector init_params(const ModelConfig& model, uint64_t seed) {
   return to_vector(torch::cat(parts));
 }
 
+namespace {
+
+// bf16 mixed precision for the forward pass of one step: matmuls and attention in bf16 (autocast),
+// parameters, the loss and everything the optimizer touches in fp32. Autocast is thread-local, and
+// the cast cache is off: parameters change in place between steps, a cached copy would go stale.
+// The backward pass runs outside it, as PyTorch recommends: the casts' gradients bring it back.
+class MixedPrecision {
+ public:
+  explicit MixedPrecision(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_autocast_cache_enabled(false);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~MixedPrecision() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::set_autocast_cache_enabled(true);
+  }
+  MixedPrecision(const MixedPrecision&) = delete;
+  MixedPrecision& operator=(const MixedPrecision&) = delete;
+
+ private:
+  bool on_;
+};
+
+// One copy of the model whose parameters are views of the shared flat buffer; each keeps its own
+// gradients, so several can run backward passes at once on the same parameters.
+struct Replica {
+  Gpt model;
+  std::vector<torch::Tensor> params;
+  Replica(const ModelConfig& cfg, torch::Tensor& flat) : model(cfg) {
+    bind_parameters(model, flat);
+    params = model->parameters();
+  }
+  // Forward and backward on one batch; returns the loss and the flat gradient.
+  std::pair<double, torch::Tensor> gradient(const torch::Tensor& batch, int seq_len, bool bf16) {
+    auto inputs = batch.narrow(1, 0, seq_len);
+    auto targets = batch.narrow(1, 1, seq_len);
+    torch::Tensor loss;
+    {
+      MixedPrecision mp(bf16);
+      loss = model->loss(inputs, targets);  // fused unembedding and cross-entropy
+    }
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    loss.backward();
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> grads;
+    grads.reserve(params.size());
+    for (auto& p : params) grads.push_back(p.grad().view(-1));
+    return {loss.item<double>(), torch::cat(grads)};
+  }
+};
+
+}  // namespace
+
 TrainResult train_inner(const TrainRequest& r) {
   if (!r.params || !r.data || r.shards.empty()) throw std::invalid_argument("train_inner: missing params, data or shards");
   for (const auto& s : r.shards)
@@ -104,12 +162,15 @@ TrainResult train_inner(const TrainRequest& r) {
 
   if (r.opt.cuda && !cuda_available()) throw std::invalid_argument("train_inner: CUDA requested, but no CUDA device is available");
   const torch::Device device = r.opt.cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  Gpt model(r.model);
   const int64_t n = static_cast<int64_t>(r.params->size());
-  auto mask = decay_mask(model, n).to(device);
   auto flat = to_tensor(*r.params).to(device);  // .to() is a no-op on the CPU
-  bind_parameters(model, flat);
-  auto params = model->parameters();
+  // Several shards (synchronous data parallelism): one replica per shard, each the gradient of its
+  // own batch_size rows, on the pool when there is one. Their mean, summed in shard order, is the
+  // k-fold batch's gradient, and the same bytes whichever threads computed the parts.
+  const int k = static_cast<int>(r.shards.size());
+  std::vector<std::unique_ptr<Replica>> replicas;
+  for (int i = 0; i < k; ++i) replicas.push_back(std::make_unique<Replica>(r.model, flat));
+  auto mask = decay_mask(replicas.front()->model, n).to(device);
 
   const bool fresh = r.opt_state.exp_avg.empty();
   auto m = fresh ? torch::zeros({n}, device) : to_tensor(r.opt_state.exp_avg).to(device);
@@ -119,23 +180,30 @@ TrainResult train_inner(const TrainRequest& r) {
   const auto& o = r.opt;
   double loss_sum = 0.0;
   int64_t tokens = 0;
+  std::vector<std::pair<double, torch::Tensor>> parts(static_cast<size_t>(k));
   for (int64_t s = 0; s < r.steps; ++s) {
     const int64_t global_step = r.step_begin + s;
-    auto batch = sample_batch(r, global_step).to(device);
-    auto inputs = batch.narrow(1, 0, r.model.seq_len);
-    auto targets = batch.narrow(1, 1, r.model.seq_len);
-    auto logits = model->forward(inputs);  // (B, T, V)
-    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, r.model.vocab}), targets.reshape(-1));
-    for (auto& p : params) p.mutable_grad() = torch::Tensor();
-    loss.backward();
-    loss_sum += loss.item<double>();
-    tokens += inputs.numel();
-
+    auto batch = sample_batch(r, global_step).to(device);  // (k · batch_size, seq_len + 1)
+    auto shard_part = [&](int i) {
+      parts[static_cast<size_t>(i)] =
+          replicas[static_cast<size_t>(i)]->gradient(batch.narrow(0, int64_t{i} * o.batch_size, o.batch_size), r.model.seq_len, o.bf16);
+    };
+    if (k > 1 && r.pool != nullptr) {
+      r.pool->parallel_for(k, shard_part);
+    } else {
+      for (int i = 0; i < k; ++i) shard_part(i);
+    }
     torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> grads;
-    grads.reserve(params.size());
-    for (auto& p : params) grads.push_back(p.grad().view(-1));
-    auto g = torch::cat(grads);
+    auto g = parts[0].second;
+    double loss = parts[0].first;
+    for (int i = 1; i < k; ++i) {
+      g.add_(parts[static_cast<size_t>(i)].second);
+      loss += parts[static_cast<size_t>(i)].first;
+    }
+    if (k > 1) g.div_(k);
+    loss_sum += loss / k;
+    tokens += batch.size(0) * r.model.seq_len;
+
     if (o.grad_clip > 0) {
       const double norm = g.norm().item<double>();
       if (norm > o.grad_clip) g.mul_(o.grad_clip / (norm + 1e-6));

@@ -14,6 +14,8 @@
 
 namespace dipaco::engine {
 
+class ThreadPool;
+
 // AdamW moments, one entry per parameter, plus the number of steps already taken.
 struct AdamState {
   ParamVector exp_avg;
@@ -47,6 +49,9 @@ struct TrainRequest {
   int64_t step_begin = 0;  // global inner step of the first step, for the lr schedule
   int64_t steps = 0;
   uint64_t seed = 0;
+  // With several shards, their gradients are computed in parallel on this pool (the calling thread
+  // helps). Results are the same bytes with or without it.
+  ThreadPool* pool = nullptr;
 };
 
 // The (batch_size × shards.size(), seq_len + 1) token rows of global step `step`, row-major into

@@ -4,15 +4,24 @@ AdamW of engine/trainer.cpp, written as a PyTorch user would (nn.Module, torch.o
 defaults, clip_grad_norm_). Debian's python3-torch 1.13.1: the same ATen, oneDNN and BLAS as
 libtorch-dev. scripts/bench.py runs it side by side with `dipaco-bench serve`.
 
-  peer_train_step.py check DIR      replay `dipaco-bench dump --dir DIR`: same initial parameters,
+  peer_train_step.py check DIR [--precision P]
+                                    replay `dipaco-bench dump --dir DIR`: same initial parameters,
                                     same batches; print both losses per step; exit 1 if the first
-                                    step's losses differ by more than --tolerance
-  peer_train_step.py serve --threads N --model JSON --opt JSON --init DIR
+                                    step's losses differ by more than --tolerance (default: 1e-4 in
+                                    fp32, 2e-2 in bf16)
+  peer_train_step.py serve --threads N --model JSON --opt JSON --init DIR [--precision P]
                                     start from the dump's parameters (the engine's),
                                     read "steps K" lines, train K more steps, answer
                                     {"steps": K, "seconds": s, "loss": mean} (as dipaco-bench serve)
+
+--precision fp32 (the default) or bf16: mixed precision as a PyTorch user writes it, the forward pass
+and the loss under torch.autocast("cpu", dtype=torch.bfloat16), backward and AdamW outside it on fp32
+parameters, as the engine's `precision: bf16`. Both commands report the OpenBLAS kernel this process
+computes with ("blas_kernel", openblas_get_corename), so that bench.py can check it is the engine's.
 """
 import argparse
+import contextlib
+import ctypes
 import json
 import math
 import os
@@ -22,6 +31,40 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+# First-step loss tolerances of `check`. fp32: the engine and this peer run the same ATen kernels in
+# the same order, so they agree to rounding (measured: 0 to 1e-6). bf16: both round matmul inputs and
+# outputs to bf16 (8 significant bits: up to 2^-9 = 0.2 % per value), but not at the same places (the
+# engine folds the causal mask and the scale into one baddbmm and fuses the tied unembedding with the
+# loss; this peer scales, masks and calls F.cross_entropy as a user would), and oneDNN's bf16 kernels
+# accumulate in a CPU-dependent order (AVX512_BF16 or AMX tiles). Measured here: 1e-6 on the tiny model.
+# The bound is 2e-2 absolute on a loss of about ln(vocab) = 8.3, i.e. 0.25 %, the order of bf16's own
+# relative rounding (2^-9 = 0.2 %): what the logits all rounding the other way could at worst do to
+# the loss on another CPU, and still well under what a wrong computation moves it by. (The model
+# itself is checked at fp32's 1e-4; this checks that the bf16 path computes the same function.)
+TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}
+
+
+def openblas_kernel():
+    """The OpenBLAS kernel this process computes with (openblas_get_corename), or None when the BLAS
+    is not OpenBLAS. torch has loaded libblas.so.3 (Debian's OpenBLAS wrapper) and libopenblas.so.0
+    already; dlopen returns those same copies, whose kernel OpenBLAS chose when it loaded."""
+    for name in ("libopenblas.so.0", "libblas.so.3"):
+        try:
+            corename = ctypes.CDLL(name).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return None
+
+
+def mixed_precision(precision):
+    """The forward pass's context: autocast to bf16 on the CPU, or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 class Block(nn.Module):
@@ -80,9 +123,9 @@ def lr_at(opt, step):
 
 
 class Trainer:
-    def __init__(self, model_cfg, opt):
+    def __init__(self, model_cfg, opt, precision="fp32"):
         m = model_cfg
-        self.cfg, self.opt = m, opt
+        self.cfg, self.opt, self.precision = m, opt, precision
         self.model = Gpt(m["vocab"], m["d_model"], m["heads"], m["blocks"], m["seq_len"])
         params = list(self.model.parameters())
         # Decoupled weight decay on matrices and embeddings only, as decay_mask() in trainer.cpp.
@@ -107,8 +150,11 @@ class Trainer:
         """One inner step on a (B, T+1) int64 batch; returns the loss."""
         T = self.cfg["seq_len"]
         inputs, targets = batch[:, :T], batch[:, 1:T + 1]
-        logits = self.model(inputs)
-        loss = F.cross_entropy(logits.reshape(-1, self.cfg["vocab"]), targets.reshape(-1))
+        # Under bf16, the forward pass and the loss only, as PyTorch's AMP recipe says (autocast runs
+        # cross_entropy in fp32 on the bf16 logits); backward follows the casts back to fp32.
+        with mixed_precision(self.precision):
+            logits = self.model(inputs)
+            loss = F.cross_entropy(logits.reshape(-1, self.cfg["vocab"]), targets.reshape(-1))
         self.adamw.zero_grad(set_to_none=True)
         loss.backward()
         if self.opt["grad_clip"] > 0:
@@ -131,8 +177,13 @@ def load_dump(trainer, directory):
 
 def check(args):
     meta = json.load(open(os.path.join(args.dir, "meta.json")))
+    dumped = meta.get("precision", "fp32")
+    precision = args.precision or dumped
+    if precision != dumped:
+        raise SystemExit("peer: %s holds the engine's %s losses, not %s" % (args.dir, dumped, precision))
+    tolerance = TOLERANCE[precision] if args.tolerance is None else args.tolerance
     torch.set_num_threads(meta["threads"])
-    trainer = Trainer(meta["model"], meta["opt"])
+    trainer = Trainer(meta["model"], meta["opt"], precision)
     load_dump(trainer, args.dir)
     B, W = meta["opt"]["batch_size"], meta["model"]["seq_len"] + 1
     batches = torch.from_file(os.path.join(args.dir, "batches.i64"), size=meta["steps"] * B * W, dtype=torch.int64)
@@ -141,9 +192,9 @@ def check(args):
     for i in range(meta["steps"]):
         loss = trainer.step(batches[i])
         rows.append({"step": i, "cpp": meta["losses"][i], "python": loss, "diff": abs(loss - meta["losses"][i])})
-    ok = rows[0]["diff"] <= args.tolerance
+    ok = rows[0]["diff"] <= tolerance
     print(json.dumps({"steps": rows, "first_step_diff": rows[0]["diff"], "max_diff": max(r["diff"] for r in rows),
-                      "tolerance": args.tolerance, "agree": ok}))
+                      "tolerance": tolerance, "precision": precision, "blas_kernel": openblas_kernel(), "agree": ok}))
     return 0 if ok else 1
 
 
@@ -151,7 +202,7 @@ def serve(args):
     torch.set_num_threads(args.threads)
     cfg, opt = json.loads(args.model), json.loads(args.opt)
     torch.manual_seed(args.seed)
-    trainer = Trainer(cfg, opt)
+    trainer = Trainer(cfg, opt, args.precision)
     # The engine's initialisation (GPT-2 style, std 0.02), not PyTorch's defaults: nn.Embedding's N(0, 1)
     # makes the tied logits so peaked that their gradient is mostly denormal floats, and GEMMs on
     # denormals run 100x slower (3.4 s instead of 38 ms for one 4096x4096x128 product here).
@@ -161,8 +212,9 @@ def serve(args):
     gen = torch.Generator().manual_seed(args.seed)
     # Uniformly random tokens, as dipaco-bench's: the step's cost does not depend on them.
     data = torch.randint(cfg["vocab"], (256, cfg["seq_len"] + 1), generator=gen)
-    print(json.dumps({"ready": True, "threads": torch.get_num_threads(),
-                      "params": sum(p.numel() for p in trainer.model.parameters())}), flush=True)
+    print(json.dumps({"ready": True, "threads": torch.get_num_threads(), "precision": args.precision,
+                      "blas_kernel": openblas_kernel(), "params": sum(p.numel() for p in trainer.model.parameters())}),
+          flush=True)
     for line in sys.stdin:
         words = line.split()
         if not words:
@@ -185,13 +237,15 @@ def main():
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check")
     c.add_argument("dir")
-    c.add_argument("--tolerance", type=float, default=1e-4)
+    c.add_argument("--precision", choices=sorted(TOLERANCE), help="the dump's (meta.json) when not given")
+    c.add_argument("--tolerance", type=float, help="on the first step's loss; by default %s" % TOLERANCE)
     s = sub.add_parser("serve")
     s.add_argument("--threads", type=int, required=True)
     s.add_argument("--model", required=True, help="JSON: vocab, d_model, heads, blocks, seq_len")
     s.add_argument("--opt", required=True, help="JSON: the engine's InnerOptConfig (dipaco-bench serve prints it)")
     s.add_argument("--init", required=True, help="a `dipaco-bench dump` folder: start from the engine's initial parameters")
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--precision", choices=sorted(TOLERANCE), default="fp32", help="fp32, or bf16 under torch.autocast")
     args = ap.parse_args()
     return check(args) if args.command == "check" else serve(args)
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine/allocator.hpp"
+#include "engine/blas_kernel.hpp"
 #include "reports/ledger.hpp"
 #include "reports/report.hpp"
 #include "sim/data_setup.hpp"
@@ -54,6 +55,7 @@ int check_run(const std::filesystem::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dipaco::engine::select_blas_kernel(argv);  // may run this process again with the right kernel
   dipaco::engine::keep_freed_memory_for_reuse();
   CLI::App app{"dipaco-sim: geo-distributed training (DiLoCo, synchronous data parallelism) simulated with SimGrid,\n"
                "with real LibTorch training inside the simulated hosts."};

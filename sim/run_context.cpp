@@ -23,6 +23,7 @@ std::shared_future<engine::TrainResult> RunContext::submit_training(
   req.step_begin = step_begin;
   req.steps = steps;
   req.seed = seed;
+  req.pool = pool;  // the sync baseline's k shards: one gradient job per shard
   return pool->submit([req = std::move(req)] { return engine::train_inner(req); });
 }
 

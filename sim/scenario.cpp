@@ -208,6 +208,9 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   s.seed = static_cast<uint64_t>(top.integer64("seed", 1, 0));
   s.training = top.choice<bool>("training", true, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
   s.inner.cuda = top.choice<bool>("device", false, {{"cpu", false}, {"cuda", true}});
+  s.precision = top.choice<engine::Precision>(
+      "precision", engine::Precision::Auto,
+      {{"fp32", engine::Precision::Fp32}, {"bf16", engine::Precision::Bf16}, {"auto", engine::Precision::Auto}});
 
   if (!top.has("platform")) top.fail(root, "platform", "is required (path to a SimGrid XML platform, relative to the scenario)");
   s.platform = top.text("platform", "");
@@ -494,6 +497,7 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "seed" << YAML::Value << s.seed;
   y << YAML::Key << "training" << YAML::Value << (s.training ? "on" : "off");
   y << YAML::Key << "device" << YAML::Value << (s.inner.cuda ? "cuda" : "cpu");
+  y << YAML::Key << "precision" << YAML::Value << engine::to_string(s.precision);
   y << YAML::Key << "platform" << YAML::Value << std::filesystem::absolute(s.platform).lexically_normal().string();
   y << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "model" << YAML::Value << to_string(s.network);
   y << YAML::Key << "retry_initial_s" << YAML::Value << s.retry.initial_s << YAML::Key << "retry_max_s" << YAML::Value << s.retry.max_s;

@@ -14,6 +14,7 @@
 #include "engine/dataset.hpp"
 #include "engine/outer_optimizer.hpp"
 #include "engine/paths.hpp"
+#include "engine/precision.hpp"
 #include "sim/compute_schedule.hpp"
 
 namespace dipaco::sim {
@@ -185,6 +186,9 @@ struct Scenario {
   CheckpointSpec checkpoints;
   CostSpec cost;
   bool training = true;
+  // Training precision as asked; the run resolves `auto` for its CPU (engine/precision.hpp) and
+  // sets inner.bf16.
+  engine::Precision precision = engine::Precision::Auto;
   // Observability (README "Outputs"): summary.json's time_to_target_s is the simulated time of the
   // first whole-model evaluation with val_loss <= target_val_loss (none: not reported); trace.json
   // (a Chrome trace timeline) is written unless `trace` is off.

@@ -21,7 +21,9 @@
 
 #include <sys/resource.h>
 
+#include "engine/blas_kernel.hpp"
 #include "engine/corpus.hpp"
+#include "engine/precision.hpp"
 #include "engine/sharding.hpp"
 #include "engine/thread_pool.hpp"
 #include "engine/trainer.hpp"
@@ -97,6 +99,41 @@ double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// Where the real training ran: the CPU, the BLAS kernel and who chose it, the precision.
+reports::JsonObject compute_json(const Scenario& s) {
+  const auto k = engine::blas_kernel();
+  const auto& cpu = engine::cpu_features();
+  reports::JsonObject j;
+  j.string("cpu", cpu.model)
+      .string("cpu_features", engine::describe(cpu))
+      .string("blas", k.library)
+      .string("blas_kernel", k.kernel)
+      .string("blas_kernel_set_by", k.set_by);
+  if (!k.replaced.empty()) j.string("blas_kernel_replaced", k.replaced);
+  j.string("precision_requested", engine::to_string(s.precision))
+      .string("precision", s.inner.bf16 ? "bf16" : "fp32")
+      .string("precision_reason", engine::resolve_precision(s.precision, cpu).reason);
+  return j;
+}
+
+// "OpenBLAS kernel SkylakeX (OpenBLAS's choice)", for the start-up log.
+std::string describe_blas() {
+  const auto k = engine::blas_kernel();
+  if (k.library.empty()) return "BLAS not OpenBLAS (slow reference BLAS? install libopenblas0-openmp)";
+  const std::string best = engine::best_kernel_for(engine::cpu_features());
+  std::string by = k.set_by == "openblas" ? "OpenBLAS's choice"
+                   : k.set_by == "user"   ? "OPENBLAS_CORETYPE set by the user"
+                                          : "chosen by dipaco, which ran again with OPENBLAS_CORETYPE set: OpenBLAS had chosen " + k.replaced;
+  if (k.set_by == "user" && engine::kernel_isa_rank(k.kernel) < engine::kernel_isa_rank(best))
+    by += fmt::format("; this CPU has the faster {} kernel, unset it to let dipaco choose", best);
+  return fmt::format("OpenBLAS kernel {} ({})", k.kernel, by);
+}
+
+// "bf16 (auto: the CPU has AMX)".
+std::string training_precision(const Scenario& s) {
+  return fmt::format("{} ({})", s.inner.bf16 ? "bf16" : "fp32", engine::resolve_precision(s.precision, engine::cpu_features()).reason);
 }
 
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
@@ -230,7 +267,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .object("cost_model", cost)
       .number("real_seconds", real_seconds)
       .integer("threads", o.threads)
-      .number("peak_rss_mb", peak_rss_mb());
+      .number("peak_rss_mb", peak_rss_mb())
+      .object("compute", compute_json(s));
   return j.render();
 }
 
@@ -311,6 +349,11 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   if (s.training && s.inner.cuda && !engine::cuda_available())
     throw ScenarioError(fmt::format("{}: key 'device': cuda, but this LibTorch has no CUDA or sees no GPU (build against a CUDA "
                                     "LibTorch with -DTorch_DIR=..., see README \"GPU\"; or use device: cpu)", file));
+  {
+    const auto precision = engine::resolve_precision(s.precision, engine::cpu_features());
+    if (!precision.error.empty()) throw ScenarioError(fmt::format("{}: key 'precision': {}", file, precision.error));
+    s.inner.bf16 = precision.precision == engine::Precision::Bf16;
+  }
   if (s.training) {
     data = load_dataset(s, o.threads, true);
     const int tokenizer_vocab = data.tokenizer->vocab_size();
@@ -344,6 +387,8 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   XBT_INFO("%s: %s with %d workers, tau %d, %d outer steps, %lld trained params, cost: %s (%.3g flop/step, %.3g B/message)",
            file.c_str(), to_string(s.algorithm.name), s.workers(), s.algorithm.tau, s.algorithm.outer_steps,
            static_cast<long long>(trained_params), ctx.cost.source.c_str(), ctx.cost.flops_per_step, ctx.cost.message_bytes);
+  if (s.training) XBT_INFO("training on %s: %s, precision %s", engine::cpu_features().model.c_str(), describe_blas().c_str(),
+                           training_precision(s).c_str());
 
   DipacoState dipaco;
   if (s.algorithm.name == Algorithm::Dipaco) {

@@ -90,6 +90,67 @@ TEST(Trainer, KShardRequestTrainsOnAKFoldBatch) {
   EXPECT_EQ(train_inner(req).tokens, 3 * 8 * 32);
 }
 
+TEST(Trainer, KShardGradientsGiveTheSameBytesWithOrWithoutAPool) {
+  // The sync baseline's k shards: one gradient job per shard, summed in shard order. The bytes must
+  // not depend on whether, or on how many threads, the pool computes them.
+  Fixture f;
+  auto req = f.request(6);
+  const auto other = std::make_shared<const Shard>(iid_shards(*f.train, 2, 7)[1]);
+  req.shards = {f.shard, other, f.shard};
+  init_compute_thread();
+  const auto alone = train_inner(req);
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    req.pool = &pool;
+    // As the simulator runs it: the request is itself a pool job, which helps with its shards.
+    const auto pooled = pool.submit([&] { return train_inner(req); }).get();
+    EXPECT_EQ(pooled.params, alone.params) << threads << " threads";
+    EXPECT_EQ(pooled.opt_state.exp_avg, alone.opt_state.exp_avg) << threads << " threads";
+    EXPECT_EQ(pooled.mean_loss, alone.mean_loss) << threads << " threads";
+  }
+}
+
+TEST(Trainer, KShardStepEqualsOneKFoldBatch) {
+  // k shards of batch_size rows, each its own gradient, averaged, are one step on the k·batch_size
+  // rows together. Two copies of one shard draw exactly the rows that one shard with a 2× batch
+  // draws, so both requests must give the same first moment m = (1 - beta1) g, up to rounding.
+  init_compute_thread();
+  Fixture f;
+  auto parts = f.request(1);
+  parts.opt.grad_clip = 0;  // clipping is applied to the mean; keep it out of the comparison
+  parts.shards = {f.shard, f.shard};
+  auto whole = parts;
+  whole.shards = {f.shard};
+  whole.opt.batch_size = 2 * parts.opt.batch_size;
+  const auto a = train_inner(parts), b = train_inner(whole);
+  EXPECT_EQ(a.tokens, b.tokens);
+  EXPECT_NEAR(a.mean_loss, b.mean_loss, 1e-5);
+  double worst = 0.0, scale = 0.0;
+  for (size_t i = 0; i < a.opt_state.exp_avg.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::abs(a.opt_state.exp_avg[i] - b.opt_state.exp_avg[i])));
+    scale = std::max(scale, static_cast<double>(std::abs(b.opt_state.exp_avg[i])));
+  }
+  EXPECT_GT(scale, 0.0);
+  EXPECT_LT(worst, 1e-4 * scale);
+}
+
+TEST(Trainer, Bf16StepsStayCloseToFp32AndAreReproducible) {
+  // Mixed precision: matmuls in bf16, master parameters fp32. Losses within bf16's tolerance of
+  // fp32's; different bytes (bf16 really ran); the same bytes again on another thread.
+  init_compute_thread();
+  Fixture f;
+  auto req = f.request(5);
+  const auto fp32 = train_inner(req);
+  req.opt.bf16 = true;
+  const auto bf16 = train_inner(req);
+  ThreadPool pool(1);
+  const auto again = pool.submit([&] { return train_inner(req); }).get();
+  EXPECT_NE(bf16.params, fp32.params);
+  EXPECT_NEAR(bf16.mean_loss, fp32.mean_loss, 0.02 * fp32.mean_loss);
+  EXPECT_EQ(bf16.params, again.params);
+  EXPECT_EQ(bf16.mean_loss, again.mean_loss);
+}
+
 TEST(Trainer, RejectsEmptyShards) {
   Fixture f;
   auto req = f.request(1);
