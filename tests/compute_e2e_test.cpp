@@ -113,3 +113,14 @@ TEST(Compute, PrecisionIsCheckedAndReported) {
   EXPECT_TRUE(ran == "fp32" || ran == "bf16") << s;
   EXPECT_EQ(json_string(s, "cpu"), dipaco::engine::cpu_features().model);
 }
+
+TEST(Compute, SyncBaselineGivesIdenticalMetricsForAnyThreadCount) {
+  // The sync baseline's k shards are k gradient jobs on the pool, summed in shard order.
+  const auto a = out_dir("sync-a"), b = out_dir("sync-b");
+  const std::string sync = " --set algorithm.name=sync --set precision=fp32 --no-report";
+  ASSERT_EQ(run("run " + kTiny + sync + " --threads 1 --out " + a.string()).rc, 0);
+  ASSERT_EQ(run("run " + kTiny + sync + " --threads 2 --out " + b.string()).rc, 0);
+  const auto ma = slurp(a / "metrics.csv");
+  ASSERT_FALSE(ma.empty());
+  EXPECT_EQ(ma, slurp(b / "metrics.csv"));
+}
