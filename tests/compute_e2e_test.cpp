@@ -18,20 +18,6 @@ const std::string kTinyTimingOnly = kTiny + " --set training=off --no-report";
 // Training on, but only one short round: the start-up log names the kernel only when training.
 const std::string kTinyShort = kTiny + " --set algorithm.outer_steps=1 --set algorithm.tau=2 --no-report";
 
-// dipaco-sim with a chosen environment: `env` arguments, e.g. "-u OPENBLAS_CORETYPE X=1".
-Result run_with_env(const std::string& env, const std::string& args) {
-  const std::string cmd = "env " + env + " " + std::string(DIPACO_BINARY) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 std::string json_string(const std::string& json, const std::string& key) {
   std::smatch m;
   if (!std::regex_search(json, m, std::regex("\"" + key + "\": \"([^\"]*)\""))) return "<no " + key + ">";
@@ -57,7 +43,7 @@ TEST(Compute, AUsersOwnKernelIsKept) {
   if (!openblas()) GTEST_SKIP() << "the BLAS is not OpenBLAS";
   const auto dir = out_dir("user-kernel");
   // Prescott (SSE3) exists on every x86-64 CPU and is weaker than what any recent one allows.
-  const auto r = run_with_env("-u DIPACO_BLAS_REPLACED OPENBLAS_CORETYPE=Prescott", "run " + kTinyShort + " --out " + dir.string());
+  const auto r = run("run " + kTinyShort + " --out " + dir.string(), "-u DIPACO_BLAS_REPLACED OPENBLAS_CORETYPE=Prescott");
   ASSERT_EQ(r.rc, 0) << r.output;
   const auto s = slurp(dir / "summary.json");
   EXPECT_EQ(json_string(s, "blas_kernel"), "Prescott") << s;
@@ -72,8 +58,8 @@ TEST(Compute, AWeakerKernelIsReplacedByRunningOnceMore) {
   if (best.empty()) GTEST_SKIP() << "OpenBLAS has nothing better than Prescott for this CPU";
   const auto dir = out_dir("replaced-kernel");
   // The test hook stands in for a CPU OpenBLAS does not know (it falls back to Prescott).
-  const auto r = run_with_env("-u OPENBLAS_CORETYPE -u DIPACO_BLAS_REPLACED DIPACO_BLAS_ASSUME_CHOSEN=Prescott",
-                              "run " + kTinyShort + " --out " + dir.string());
+  const auto r = run("run " + kTinyShort + " --out " + dir.string(),
+                     "-u OPENBLAS_CORETYPE -u DIPACO_BLAS_REPLACED DIPACO_BLAS_ASSUME_CHOSEN=Prescott");
   ASSERT_EQ(r.rc, 0) << r.output;
   // One line in the start-up log says so, once.
   EXPECT_EQ(count(r.output, "OpenBLAS kernel " + best + " (chosen by dipaco, which ran again with OPENBLAS_CORETYPE set: "

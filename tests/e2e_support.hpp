@@ -22,8 +22,9 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-inline Result run(const std::string& args) {
-  const std::string cmd = std::string(DIPACO_BINARY) + " " + args + " 2>&1";
+// `env`: arguments for env(1) before the binary, e.g. "-u OPENBLAS_CORETYPE X=1" (none by default).
+inline Result run(const std::string& args, const std::string& env = "") {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(DIPACO_BINARY) + " " + args + " 2>&1";
   Result r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
