@@ -18,8 +18,8 @@ struct PrecisionChoice {
 };
 
 // bf16 needs bf16 matrix instructions (AMX or AVX512_BF16): without them oneDNN emulates it, slower
-// than fp32. `auto` takes bf16 only where it was measured faster than fp32 and within fp32's
-// seed-to-seed spread (README "Precision").
+// than fp32. `auto` takes bf16 only where it was measured faster than fp32 (AMX), and bf16 was
+// measured within fp32's seed-to-seed spread (README "Performance").
 PrecisionChoice resolve_precision(Precision requested, const CpuFeatures& cpu);
 
 }  // namespace dipaco::engine
