@@ -5,7 +5,8 @@
 
 namespace dipaco::engine {
 
-// Keeps large freed blocks in the heap for reuse. Call once, early, before threads start.
+// Keeps large freed blocks in the heap for reuse, in one arena shared by all threads. Call once,
+// early, before threads start.
 void keep_freed_memory_for_reuse();
 
 }  // namespace dipaco::engine

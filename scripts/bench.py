@@ -215,7 +215,7 @@ class Peer:
 
 # dipaco-sim and dipaco-bench call engine::keep_freed_memory_for_reuse() (mallopt); these are the
 # same two settings for glibc from the environment, which the second Python peer runs with.
-GLIBC_LIKE_ENGINE = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+GLIBC_LIKE_ENGINE = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_ARENA_MAX": "1"}
 
 
 def environment(glibc_tuning):
@@ -770,7 +770,7 @@ def main():
       "autocast, fp32 master weights, AdamW and loss) and, in the peer, the forward pass and the loss under "
       "`torch.autocast(\"cpu\", dtype=torch.bfloat16)` with backward and AdamW outside it, as PyTorch's recipe says. "
       "In fp32 the peer runs twice, with glibc's defaults (**the peer**, which the targets use) and with the engine's two "
-      "malloc settings from the environment (`MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` = 2³⁰), which separates "
+      "malloc settings from the environment (`MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` = 2³⁰, `MALLOC_ARENA_MAX` = 1), which separates "
       "the allocator's share of the difference from the computation's. All the processes of a model size and thread count "
       "(the engine and the peer at each precision) live through the whole comparison: after %d warm-up steps each, %d samples "
       "rotate between them (the order rotates too), so each computes while the others wait. FLOPs per step are the cost "
