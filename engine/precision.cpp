@@ -22,7 +22,7 @@ PrecisionChoice resolve_precision(Precision requested, const CpuFeatures& cpu) {
     case Precision::Bf16:
       if (!bf16_units) {
         c.error = "bf16, but this CPU (" + (cpu.model.empty() ? std::string("unknown model") : cpu.model) + ", " + describe(cpu) +
-                  ") has no bf16 matrix instructions (AMX or AVX512_BF16), so bf16 would be emulated and slower than fp32: use "
+                  ") has no bf16 matrix instructions (AMX or AVX512_BF16), so bf16 would gain nothing over fp32: use "
                   "precision: fp32 or auto";
         return c;
       }

@@ -17,8 +17,8 @@ struct PrecisionChoice {
   std::string error;                      // non-empty: the request cannot run on this CPU
 };
 
-// bf16 needs bf16 matrix instructions (AMX or AVX512_BF16): without them oneDNN emulates it, slower
-// than fp32. `auto` takes bf16 only where it was measured faster than fp32 (AMX), and bf16 was
+// bf16 needs bf16 matrix instructions (AMX or AVX512_BF16): without them oneDNN has nothing faster
+// than fp32 to run it on, and mixed precision only adds casts. `auto` takes bf16 only where it was measured faster than fp32 (AMX), and bf16 was
 // measured within fp32's seed-to-seed spread (README "Performance").
 PrecisionChoice resolve_precision(Precision requested, const CpuFeatures& cpu);
 
