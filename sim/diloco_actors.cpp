@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sim/actor_guard.hpp"
+#include "sim/inbox.hpp"
 #include "sim/transfer.hpp"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_diloco, "DiLoCo workers and outer optimizer");
@@ -30,7 +31,7 @@ struct ResultMessage {
 };
 
 s4u::Mailbox* worker_mailbox(int rank) { return s4u::Mailbox::by_name("diloco-worker-" + std::to_string(rank)); }
-s4u::Mailbox* outer_mailbox() { return s4u::Mailbox::by_name("diloco-outer"); }
+const std::string kOuterInbox = "diloco-outer";
 
 constexpr double kControlBytes = 64;  // a stop message
 
@@ -63,7 +64,7 @@ void DilocoWorker::run() {
       out->result = std::make_shared<engine::TrainResult>(job.get());  // blocks only if the pool is behind
       adam = std::move(out->result->opt_state);
     }
-    send_async(ctx_, outer_mailbox(), ctx_.outer_host, out.get(), ctx_.cost.message_bytes)->wait();
+    send_async(ctx_, Inbox::address(kOuterInbox, s4u::this_actor::get_host()), ctx_.outer_host, out.get(), ctx_.cost.message_bytes)->wait();
     out.release();  // delivered: the receiver owns it now
   }
 }
@@ -77,6 +78,9 @@ void DilocoOuter::run() {
   if (ctx_.training) params = std::make_shared<const engine::ParamVector>(ctx_.initial_params);
   engine::OuterOptimizer optimizer(s.outer);
   ctx_.record(0, std::nullopt, params);
+  // Posted before the broadcast and kept all run long: each upload flows as soon as its worker
+  // sends it, whatever the others and the broadcast are doing (sim/inbox.hpp).
+  Inbox results_inbox(kOuterInbox);
 
   for (int t = 1; t <= s.algorithm.outer_steps; ++t) {
     std::vector<s4u::CommPtr> sends;
@@ -88,7 +92,7 @@ void DilocoOuter::run() {
 
     std::vector<std::unique_ptr<ResultMessage>> results(static_cast<size_t>(k));
     for (int i = 0; i < k; ++i) {
-      auto r = outer_mailbox()->get_unique<ResultMessage>();
+      auto r = results_inbox.next<ResultMessage>();
       results[static_cast<size_t>(r->rank)] = std::move(r);
     }
     ++ctx_.synchronisations;

@@ -6,6 +6,7 @@
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Mailbox.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include "sim/actor_guard.hpp"
 #include "sim/dipaco_messages.hpp"
 #include "sim/discriminative.hpp"
+#include "sim/inbox.hpp"
 #include "sim/routing.hpp"
 #include "sim/transfer.hpp"
 
@@ -53,10 +55,10 @@ void DipacoExecutor::run() {
   } else {
     first = recover();
   }
-  // One receive stays posted across phases: a deadline must not cancel a result in flight (it
-  // arrives late instead).
-  ContributionMessage* incoming = nullptr;
-  auto pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
+  // Uploads flow as soon as they are sent and are taken as they arrive (sim/inbox.hpp). The
+  // receives stay posted across phases: a deadline must not cancel a result in flight (it arrives
+  // late instead).
+  Inbox inbox(executor_inbox(module_));
   for (int phase = first; phase <= s.algorithm.outer_steps; ++phase) {
     size_t expected = 0;  // the tasks through this module that train this phase
     for (int t : through) expected += state_.active(s, t, phase) ? 1 : 0;
@@ -72,16 +74,8 @@ void DipacoExecutor::run() {
     while (heard.size() < needed) {
       const double timeout = deadline < 0 ? -1.0 : deadline - s4u::Engine::get_clock();
       if (deadline >= 0 && timeout <= 0) break;
-      ssize_t got = -1;
-      try {
-        got = s4u::Comm::wait_any_for({pending}, timeout);
-      } catch (const simgrid::NetworkFailureException&) {  // the worker's host died mid-upload
-        pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
-        continue;
-      }
-      if (got < 0) break;  // the deadline
-      std::unique_ptr<ContributionMessage> msg(incoming);
-      pending = executor_mailbox(module_)->get_async<ContributionMessage>(&incoming);
+      auto msg = inbox.next<ContributionMessage>(timeout);
+      if (!msg) break;  // the deadline
       const auto key = std::make_tuple(msg->task, msg->phase, msg->attempt);
       const auto result = state_.results.find(key);
       LedgerEvent event = LedgerEvent::Accepted;
@@ -116,11 +110,10 @@ void DipacoExecutor::run() {
     finish_phase(phase);
     state_.module_phase[static_cast<size_t>(module_)] = phase + 1;
     if (s.checkpoints.module_every_phases > 0 && phase % s.checkpoints.module_every_phases == 0) save_checkpoint(phase);
-    send_detached(ctx_, scheduler_mailbox(), state_.scheduler_host,
+    send_detached(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host,
                   new SchedulerMessage{SchedulerMessage::Closed, -1, 0, false, -1, phase, 0, module_}, kControlBytes,
                   [](void* p) { delete static_cast<SchedulerMessage*>(p); });
   }
-  pending->cancel();
 }
 
 double DipacoExecutor::checkpoint_bytes() const {
@@ -177,7 +170,7 @@ int DipacoExecutor::recover() {
   // goes again too, in case the failure lost it (the scheduler counts each module once).
   for (auto kind : {SchedulerMessage::Closed, SchedulerMessage::Recovered}) {
     if (kind == SchedulerMessage::Closed && phase == 1) continue;
-    send_detached(ctx_, scheduler_mailbox(), state_.scheduler_host,
+    send_detached(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host,
                   new SchedulerMessage{kind, -1, 0, false, -1, kind == SchedulerMessage::Closed ? phase - 1 : phase, 0, module_},
                   kControlBytes, [](void* p) { delete static_cast<SchedulerMessage*>(p); });
   }

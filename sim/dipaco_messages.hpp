@@ -5,6 +5,8 @@
 
 #include <simgrid/s4u/Mailbox.hpp>
 
+#include "sim/inbox.hpp"
+
 #include <string>
 
 namespace dipaco::sim {
@@ -31,8 +33,12 @@ struct Assignment {  // scheduler -> worker
   int task = -1, phase = 0, attempt = 0, incarnation = 0;
 };
 
-inline simgrid::s4u::Mailbox* scheduler_mailbox() { return simgrid::s4u::Mailbox::by_name("dipaco-scheduler"); }
+// The scheduler and the executors receive through an Inbox (sim/inbox.hpp): a sender addresses
+// the mailbox of its own datacentre.
+inline const std::string kSchedulerInbox = "dipaco-scheduler";
+inline std::string executor_inbox(int m) { return "dipaco-executor-" + std::to_string(m); }
+inline simgrid::s4u::Mailbox* scheduler_mailbox(const simgrid::s4u::Host* from) { return Inbox::address(kSchedulerInbox, from); }
 inline simgrid::s4u::Mailbox* worker_mailbox(int w) { return simgrid::s4u::Mailbox::by_name("dipaco-worker-" + std::to_string(w)); }
-inline simgrid::s4u::Mailbox* executor_mailbox(int m) { return simgrid::s4u::Mailbox::by_name("dipaco-executor-" + std::to_string(m)); }
+inline simgrid::s4u::Mailbox* executor_mailbox(int m, const simgrid::s4u::Host* from) { return Inbox::address(executor_inbox(m), from); }
 
 }  // namespace dipaco::sim

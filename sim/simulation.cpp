@@ -428,11 +428,12 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
       s4u::Actor::create("base-pretraining", ctx.worker_hosts[0],
                          [flops = ctx.cost.host_flops(s.dipaco.base_steps)] { s4u::this_actor::execute(flops); });
   }
+  auto sync_intervals = std::make_shared<SyncIntervals>();
   for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {
     auto* host = ctx.worker_hosts[static_cast<size_t>(i)];
     const auto name = fmt::format("worker-{}", i);
     if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create(name, host, DilocoWorker(ctx, i));
-    else s4u::Actor::create(name, host, SyncWorker(ctx, i));
+    else s4u::Actor::create(name, host, SyncWorker(ctx, i, sync_intervals));
   }
   if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create("outer", ctx.outer_host, DilocoOuter(ctx));
 

@@ -16,7 +16,7 @@ void SyncWorker::operator()() { guarded(ctx_, "sync worker " + std::to_string(ra
 void SyncWorker::run() {
   const auto& s = ctx_.scenario;
   const int tau = s.algorithm.tau;
-  const bool leader = rank_ == 0;  // rank 0 owns the real model and writes the metrics
+  const bool leader = rank_ == 0;  // rank 0 owns the real model
   std::shared_ptr<const engine::ParamVector> params;
   engine::AdamState adam;
   if (leader && ctx_.training) params = std::make_shared<const engine::ParamVector>(ctx_.initial_params);
@@ -34,15 +34,18 @@ void SyncWorker::run() {
       ring_allreduce(ctx_, rank_, ctx_.cost.message_bytes);
       if (leader) ++ctx_.synchronisations;
     }
-    if (!leader) continue;
-    std::optional<double> train_loss;
-    if (ctx_.training) {
+    auto& interval = intervals_->open[segment];
+    if (leader && ctx_.training) {  // rank 0 finishes before the last worker does, or is the last
       auto result = job.get();
       adam = std::move(result.opt_state);
-      train_loss = result.mean_loss;
+      interval.train_loss = result.mean_loss;
       params = std::make_shared<const engine::ParamVector>(std::move(result.params));
+      interval.params = params;
     }
-    if (segment % s.algorithm.eval_every == 0 || segment == s.algorithm.outer_steps) ctx_.record(segment, train_loss, params);
+    if (++interval.finished < s.workers()) continue;
+    if (segment % s.algorithm.eval_every == 0 || segment == s.algorithm.outer_steps)
+      ctx_.record(segment, interval.train_loss, interval.params);
+    intervals_->open.erase(segment);
   }
 }
 

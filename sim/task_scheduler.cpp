@@ -14,6 +14,7 @@
 
 #include "engine/corpus.hpp"
 #include "sim/actor_guard.hpp"
+#include "sim/inbox.hpp"
 #include "sim/transfer.hpp"
 
 namespace dipaco::sim {
@@ -47,26 +48,15 @@ void TaskScheduler::run() {
   s4u::this_actor::sleep_until(state_.start_time);
   last_alive_ = now();
   open_phase(1);
-  // A permanent receiver: SimGrid then queues arrived messages instead of matching each pending
-  // send against the one posted receive, a scan of the mailbox's queue per message (quadratic in
-  // the workers asking at once).
-  scheduler_mailbox()->set_receiver(s4u::Actor::self());
-  // One receive stays posted across heartbeats: a timed-out wait must not cancel a message in flight.
-  SchedulerMessage* incoming = nullptr;
-  auto pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
+  // Messages flow as soon as they are sent and are taken as they arrive (sim/inbox.hpp): a phase
+  // opens when its last module closes, not after an earlier request still crossing the WAN. The
+  // receives stay posted across heartbeats: a timed-out wait cancels nothing in flight.
+  Inbox inbox(kSchedulerInbox);
   const double heartbeat = s.failures.host_failures() ? s.failures.heartbeat_s : -1.0;
   while (phase_ <= s.algorithm.outer_steps) {
-    ssize_t got = -1;
-    try {
-      got = s4u::Comm::wait_any_for({pending}, heartbeat);
-    } catch (const simgrid::NetworkFailureException&) {  // the sender's host died mid-message
-      pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
-      continue;
-    }
+    auto msg = inbox.next<SchedulerMessage>(heartbeat);
     drain_deaths();
-    if (got >= 0) {
-      std::unique_ptr<SchedulerMessage> msg(incoming);
-      pending = scheduler_mailbox()->get_async<SchedulerMessage>(&incoming);
+    if (msg) {
       if (msg->kind == SchedulerMessage::Closed) {
         closed_[msg->phase].insert(msg->module);
         while (phase_ <= s.algorithm.outer_steps && static_cast<int>(closed_[phase_].size()) == state_.structure.module_count())
@@ -89,7 +79,6 @@ void TaskScheduler::run() {
     if (heartbeat > 0 && stalled()) return;
     dispatch();
   }
-  pending->cancel();
   state_.finished = true;  // workers are daemons: they die with the last executor and this actor
 }
 
@@ -189,7 +178,9 @@ void TaskScheduler::dispatch() {
       continue;
     }
     // A primary worker takes the first queued task whose home it is, else the first queued task
-    // (work stealing). The backup pool takes only tasks whose home worker is busy or down.
+    // (work stealing). The backup pool takes only tasks whose home worker is down or busy with a
+    // task of the phase open now: one still finishing a closed phase's task (its "done" on its way
+    // here) is about to ask for its own.
     const bool backup = w >= state_.primary_workers;
     std::optional<int64_t> pick;
     if (!backup) {
@@ -198,7 +189,8 @@ void TaskScheduler::dispatch() {
     } else {  // the backup pool is small and rarely asks: a scan is fine
       for (const auto& [position, queued_lease] : queue_) {
         const int home = state_.tasks[static_cast<size_t>(queued_lease.task)].worker;
-        if (holder_[static_cast<size_t>(home)].task >= 0 || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on()) {
+        const auto& held = holder_[static_cast<size_t>(home)];
+        if ((held.task >= 0 && held.phase >= queued_lease.phase) || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on()) {
           pick = position;
           break;
         }
@@ -287,7 +279,7 @@ void DipacoWorker::run() {
   s4u::this_actor::sleep_until(state_.start_time);
   SchedulerMessage request{SchedulerMessage::Request, worker_, me};
   while (true) {
-    send_and_wait(ctx_, scheduler_mailbox(), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
+    send_and_wait(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
                   [](void* p) { delete static_cast<SchedulerMessage*>(p); });
     std::unique_ptr<Assignment> a;
     do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
@@ -408,7 +400,7 @@ bool DipacoWorker::run_task(const Assignment& a) {
   std::vector<Transfer> uploads;  // retried after link failures (sim/transfer.hpp)
   for (size_t i = 0; i < modules.size(); ++i) {
     const int m = modules[i];
-    uploads.push_back(Transfer::message(ctx_, executor_mailbox(m), state_.executor_hosts[static_cast<size_t>(m)],
+    uploads.push_back(Transfer::message(ctx_, executor_mailbox(m, host), state_.executor_hosts[static_cast<size_t>(m)],
                                         new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
                                         state_.module_bytes[static_cast<size_t>(m)], [](void* p) { delete static_cast<ContributionMessage*>(p); }));
   }

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "sim/actor_guard.hpp"
+#include "sim/inbox.hpp"
 #include "sim/platform.hpp"
 #include "sim/trace_recorder.hpp"
 
@@ -54,7 +55,15 @@ s4u::CommPtr traced(RunContext& ctx, s4u::CommPtr comm, const s4u::Host* from, c
 }
 }  // namespace
 
+namespace {
+// A send to a mailbox with a permanent receiver (sim/inbox.hpp) starts at once, and SimGrid
+// asserts (aborts) when the receiver's host is off: that message can only fail.
+bool receiver_is_off(const s4u::Mailbox* to, const s4u::Host* receiver) { return !receiver->is_on() && Inbox::listens_on(to); }
+}  // namespace
+
 s4u::CommPtr send_async(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes) {
+  if (receiver_is_off(to, receiver))
+    throw simgrid::NetworkFailureException(XBT_THROW_POINT, "message to " + receiver->get_name() + ": its host is off");
   count(ctx, s4u::this_actor::get_host(), receiver, bytes);
   return traced(ctx, to->put_async(payload, static_cast<uint64_t>(bytes)), s4u::this_actor::get_host(), receiver, bytes);
 }
@@ -71,6 +80,10 @@ s4u::CommPtr pull_async(RunContext& ctx, s4u::Host* from, s4u::Host* to, double 
 void send_detached(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes,
                    const std::function<void(void*)>& cleanup) {
   auto* here = s4u::this_actor::get_host();
+  if (receiver_is_off(to, receiver)) {  // lost with the receiver's host, as if it had died mid-message
+    cleanup(payload);
+    return;
+  }
   if (!route_can_fail(ctx, here, receiver)) {
     count(ctx, here, receiver, bytes);
     auto comm = to->put_init(payload, static_cast<uint64_t>(bytes));
@@ -129,7 +142,13 @@ void Transfer::attempt(RunContext& ctx) {
     on_failure(ctx);
     return;
   }
-  comm_ = start_();
+  try {
+    comm_ = start_();
+  } catch (const simgrid::NetworkFailureException&) {  // an end's host is off: it cannot start
+    comm_ = nullptr;
+    on_failure(ctx);
+    return;
+  }
   state_ = Running;
 }
 
