@@ -6,11 +6,14 @@
 #
 #   scripts/readme_runs.sh [NAME...]
 #
+# DIPACO_SIM names the binary (default build/dipaco-sim): a copy keeps a long batch on one build
+# while the tree is rebuilt.
 # Like bench.py, it drops a preset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so that dipaco chooses the
 # kernel as it would for a fresh user; the summary.json of each run names the CPU, kernel and precision.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=runs/readme
+bin=${DIPACO_SIM:-build/dipaco-sim}
 mkdir -p "$out"
 
 runs=(
@@ -55,11 +58,11 @@ one() {
   [[ -f $out/$name/summary.json ]] && return 0
   echo "readme_runs: $name" >&2
   # shellcheck disable=SC2086  # args is a list of words by design
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/dipaco-sim run $args --threads 1 --no-report --out "$out/$name.tmp" \
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bin" run $args --threads 1 --no-report --out "$out/$name.tmp" \
     >"$out/$name.log" 2>&1 && rm -rf "$out/$name" && mv "$out/$name.tmp" "$out/$name"
 }
 export -f one
-export out
+export out bin
 printf '%s\n' "${selected[@]}" | xargs -P 2 -I{} bash -c 'one "$@"' _ {}
 
 for entry in "${selected[@]}"; do

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "e2e_support.hpp"
@@ -59,6 +60,53 @@ TEST(SweepEndToEnd, RunsTheGridAndWritesOneRowPerRun) {
   const auto again = e2e::run("sweep " + kScenario + " --grid algorithm.tau=10,20 --no-report --out " + dir.string());
   EXPECT_EQ(again.rc, 2) << again.output;
   EXPECT_NE(again.output.find("already holds a sweep; add --resume"), std::string::npos) << again.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SweepEndToEnd, RepeatedSeedsAreSummarisedPerGridPoint) {
+  // Timing-only DiPaCo with preemptions: each seed draws other failures, so the wall-clock varies.
+  const auto dir = e2e::out_dir("sweep-points");
+  const auto r = e2e::run("sweep " + e2e::kSource + "/tests/scenarios/tiny-failures.yaml --set algorithm.outer_steps=2 "
+                          "--grid failures.preemption.mtbf_hours=0.3,1000 --repeat 3 -j 2 --no-report --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  // The wall-clocks of the three seeds of the first point, from sweep.csv (column 6 of run,
+  // mtbf_hours, seed, status, final_val_perplexity, simulated_wall_clock_s).
+  std::stringstream runs(e2e::slurp(dir / "sweep.csv"));
+  std::string line;
+  std::getline(runs, line);
+  std::vector<double> wall;
+  while (std::getline(runs, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+    if (f[1] == "0.3") wall.push_back(std::stod(f[5]));
+  }
+  ASSERT_EQ(wall.size(), 3u);
+  const double mean = (wall[0] + wall[1] + wall[2]) / 3;
+  double ss = 0;
+  for (double w : wall) ss += (w - mean) * (w - mean);
+  const double sd = std::sqrt(ss / 2), ci = 4.30265 * sd / std::sqrt(3.0);
+  EXPECT_GT(sd, 0.0);
+  const auto points = e2e::slurp(dir / "sweep_points.csv");
+  EXPECT_EQ(count_lines(points), 3) << points;
+  EXPECT_EQ(points.rfind("failures.preemption.mtbf_hours,runs,ok,final_val_perplexity_n,final_val_perplexity_mean,"
+                         "final_val_perplexity_sd,final_val_perplexity_ci95,simulated_wall_clock_s_n,", 0), 0u) << points;
+  // Row: 0.3,3,3, then final_val_perplexity (no value: timing only) n=0, then the wall-clock's n, mean, sd, ci95.
+  std::stringstream rows(points);
+  std::getline(rows, line);
+  std::getline(rows, line);
+  std::vector<std::string> f;
+  std::stringstream ls(line);
+  for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+  ASSERT_GE(f.size(), 11u) << line;
+  EXPECT_EQ(f[0], "0.3");
+  EXPECT_EQ(f[1], "3");
+  EXPECT_EQ(f[2], "3");
+  EXPECT_EQ(f[3], "0");  // final_val_perplexity_n
+  EXPECT_EQ(f[7], "3");  // simulated_wall_clock_s_n
+  EXPECT_NEAR(std::stod(f[8]), mean, 1e-9 * mean);
+  EXPECT_NEAR(std::stod(f[9]), sd, 1e-6 * sd);
+  EXPECT_NEAR(std::stod(f[10]), ci, 1e-5 * ci);
   std::filesystem::remove_all(dir);
 }
 
