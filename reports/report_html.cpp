@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "reports/scenario_diff.hpp"
+#include "reports/statistics.hpp"
 
 namespace dipaco::reports {
 
@@ -141,6 +143,62 @@ std::string runs_table(const ReportInputs& in, const std::vector<std::string>& k
   return html + "</tbody>\n</table>\n";
 }
 
+// A cell "mean ± half-width of the 95 % CI" over a grid point's seeds, sorted by the mean.
+std::string summary_cell(const std::vector<double>& values, int decimals, double scale = 1.0) {
+  if (values.empty()) return "<td class=\"num\"></td>";
+  const Summary s = summarise(values);
+  const double m = s.mean / scale;
+  if (s.n < 2) return fmt::format("<td class=\"num\" data-sort=\"{:.10g}\">{:.{}f}</td>", m, m, decimals);
+  return fmt::format("<td class=\"num\" data-sort=\"{:.10g}\">{:.{}f} ± {:.{}f}</td>", m, m, decimals, s.ci95 / scale, decimals);
+}
+
+// One table per sweep with several seeds per point: each point's metrics over its finished seeds.
+std::string points_tables(const ReportInputs& in) {
+  std::string html;
+  for (size_t si = 0; si < in.sweeps.size(); ++si) {
+    const auto& sweep = in.sweeps[si];
+    if (sweep.repeat < 2) continue;
+    html += fmt::format("<h2>Sweep {}: mean ± 95 % CI over seeds</h2>\n<p class=\"note\"><code>{}</code>: {} seeds per point; "
+                        "the interval is Student's t on the finished ones (n).</p>\n",
+                        si + 1, esc(sweep.dir.string()), sweep.repeat);
+    html += fmt::format("<table class=\"sortable\" id=\"points{}\">\n<thead><tr>", si + 1);
+    for (const auto& k : sweep.keys) html += "<th>" + esc(k) + "</th>";
+    html += "<th>n</th><th>final ppl</th><th>sim wall-clock h</th><th>WAN GB</th><th>lost compute s</th><th>time to target h</th>"
+            "</tr></thead>\n<tbody>\n";
+    std::vector<std::vector<std::string>> order;
+    std::map<std::vector<std::string>, std::vector<size_t>> points;
+    for (size_t r : sweep.runs) {
+      std::vector<std::string> values;
+      for (const auto& k : sweep.keys) {
+        const auto it = in.runs[r].settings.find(k);
+        values.push_back(it == in.runs[r].settings.end() ? "" : it->second);
+      }
+      auto [it, fresh] = points.try_emplace(values);
+      if (fresh) order.push_back(values);
+      it->second.push_back(r);
+    }
+    for (const auto& values : order) {
+      std::vector<double> ppl, wall, wan, lost, target;
+      size_t ok = 0;
+      for (size_t r : points.at(values)) {
+        const auto& run = in.runs[r];
+        if (!run.ok) continue;
+        ++ok;
+        for (auto [v, out] : {std::pair{&run.final_val_perplexity, &ppl}, {&run.simulated_wall_clock_s, &wall}, {&run.wan_bytes, &wan},
+                              {&run.lost_compute_s, &lost}, {&run.time_to_target_s, &target}})
+          if (*v && std::isfinite(**v)) out->push_back(**v);
+      }
+      html += "<tr class=\"point\">";
+      for (const auto& v : values) html += "<td>" + esc(v) + "</td>";
+      html += fmt::format("<td class=\"num\">{}</td>", ok);
+      html += summary_cell(ppl, 2) + summary_cell(wall, 3, 3600.0) + summary_cell(wan, 2, 1e9) + summary_cell(lost, 1) +
+              summary_cell(target, 3, 3600.0) + "</tr>\n";
+    }
+    html += "</tbody>\n</table>\n";
+  }
+  return html;
+}
+
 std::string differences_table(const ReportInputs& in, const std::vector<std::string>& keys) {
   if (in.runs.size() < 2) return "<p class=\"note\">One run: nothing to compare.</p>\n";
   if (keys.empty()) return "<p class=\"note\">No differences: all runs share the same scenario.</p>\n";
@@ -179,6 +237,7 @@ std::string render_html(const ReportInputs& in, const std::vector<std::string>& 
 
   html += "<h2>Runs</h2>\n<p class=\"note\">Click a column header to sort. Failed runs are left out of the plots.</p>\n";
   html += runs_table(in, keys);
+  html += points_tables(in);
   html += "<h2>Scenario differences</h2>\n";
   html += differences_table(in, keys);
   html += kScript;

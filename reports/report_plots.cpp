@@ -10,6 +10,7 @@
 
 #include "reports/atomic_file.hpp"
 #include "reports/child_process.hpp"
+#include "reports/statistics.hpp"
 
 namespace dipaco::reports {
 
@@ -101,13 +102,6 @@ std::vector<SweepMetric> sweep_metrics() {
   };
 }
 
-std::optional<double> mean(const std::vector<double>& v) {
-  if (v.empty()) return std::nullopt;
-  double sum = 0.0;
-  for (double x : v) sum += x;
-  return sum / static_cast<double>(v.size());
-}
-
 size_t index_of(const std::vector<std::string>& values, const std::string& v) {
   return static_cast<size_t>(std::find(values.begin(), values.end(), v) - values.begin());
 }
@@ -122,7 +116,8 @@ void plan_sweep(const ReportInputs& in, size_t s, PlotSet& set) {
   const auto& xs = sweep.values[0];
   const bool two = sweep.keys.size() >= 2;
   const std::vector<std::string> ys = two ? sweep.values[1] : std::vector<std::string>{""};
-  std::string averaged = sweep.repeat > 1 ? fmt::format("mean over {} repeats", sweep.repeat) : "";
+  // Several seeds per point: lines are means, with their 95 % confidence interval as a band.
+  std::string averaged = sweep.repeat > 1 ? fmt::format("mean and 95 % CI over {} seeds", sweep.repeat) : "";
   for (size_t k = 2; k < sweep.keys.size(); ++k) averaged += (averaged.empty() ? "mean over " : " and over ") + sweep.keys[k];
   const auto metrics = sweep_metrics();
   for (size_t mi = 0; mi < metrics.size(); ++mi) {
@@ -154,19 +149,27 @@ void plan_sweep(const ReportInputs& in, size_t s, PlotSet& set) {
     }
     const std::string prefix = fmt::format("sweep{}-", s + 1);
     const std::string note = averaged.empty() ? "" : " (" + averaged + ")";
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = INFINITY, hi = -INFINITY;           // the lines' axis, bands included
+    double heat_lo = INFINITY, heat_hi = -INFINITY;  // the heatmap's colours: the means
     const std::string data = fmt::format("$sweep{}_metric{}", s + 1, mi);
     std::string block = data + " << EOD\n";
     std::vector<std::string> lines(ys.size());
+    bool spread = false;  // some point has two values or more: draw bands
     for (size_t x = 0; x < xs.size(); ++x)
-      for (size_t y = 0; y < ys.size(); ++y)
-        if (const auto v = mean(cell[x][y])) {
-          block += fmt::format("{} {} {}\n", x, y, number(*v));
-          lines[y] += fmt::format("{} {}\n", x, number(*v));
-          lo = std::min(lo, *v), hi = std::max(hi, *v);
-        }
+      for (size_t y = 0; y < ys.size(); ++y) {
+        if (cell[x][y].empty()) continue;
+        const Summary v = summarise(cell[x][y]);
+        // The band's lower edge stays above zero on a log axis.
+        const double low = m.log_scale ? std::max(v.mean - v.ci95, v.mean * 0.05) : v.mean - v.ci95;
+        block += fmt::format("{} {} {} {}\n", x, y, number(v.mean), number(v.ci95));
+        lines[y] += fmt::format("{} {} {} {}\n", x, number(v.mean), number(low), number(v.mean + v.ci95));
+        lo = std::min(lo, low), hi = std::max(hi, v.mean + v.ci95);
+        heat_lo = std::min(heat_lo, v.mean), heat_hi = std::max(heat_hi, v.mean);
+        spread = spread || v.n > 1;
+      }
     block += "EOD\n";
-    if (lo == hi) lo -= std::max(1e-9, std::abs(lo) * 0.05), hi += std::max(1e-9, std::abs(hi) * 0.05);
+    for (auto [a, b] : {std::pair{&lo, &hi}, {&heat_lo, &heat_hi}})
+      if (*a == *b) *a -= std::max(1e-9, std::abs(*a) * 0.05), *b += std::max(1e-9, std::abs(*b) * 0.05);
     set.script += "\n" + block;
 
     // Lines against the first key, one per value of the second.
@@ -182,8 +185,11 @@ void plan_sweep(const ReportInputs& in, size_t s, PlotSet& set) {
       if (lines[y].empty()) continue;
       const std::string line_block = fmt::format("{}_line{}", data, y);
       set.script += line_block + " << EOD\n" + lines[y] + "EOD\n";
-      plot += fmt::format("{}{} using 1:2 with linespoints lw 1.5 pt 7 title {}", drawn++ ? ", \\\n     " : "", line_block,
-                          quoted(two ? ys[y] : m.title));
+      if (spread)
+        plot += fmt::format("{}{} using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lt {} notitle",
+                            drawn++ ? ", \\\n     " : "", line_block, y % 8 + 1);
+      plot += fmt::format("{}{} using 1:2 with linespoints lt {} lw 1.5 pt 7 title {}", drawn++ ? ", \\\n     " : "", line_block,
+                          y % 8 + 1, quoted(two ? ys[y] : m.title));
     }
     set.script += draw(prefix + m.slug, 800, two ? height_for_key(ys.size()) : 480, body + plot + "\n");
     set.plots.push_back({prefix + m.slug, fmt::format("Sweep {}: {} against {}{}{}.", name, m.title, sweep.keys[0],
@@ -197,10 +203,10 @@ void plan_sweep(const ReportInputs& in, size_t s, PlotSet& set) {
     heat += fmt::format("set xrange [-0.5:{}.5]\nset yrange [-0.5:{}.5]\n", xs.size() - 1, ys.size() - 1);
     heat += categorical_tics("x", xs) + categorical_tics("y", ys);
     heat += "set tics scale 0\nset palette defined (0 '#fff7bc', 1 '#fec44f', 2 '#ec7014')\n";
-    heat += fmt::format("set cbrange [{}:{}]\nset cblabel {}\n", number(lo), number(hi), quoted(m.title));
+    heat += fmt::format("set cbrange [{}:{}]\nset cblabel {}\n", number(heat_lo), number(heat_hi), quoted(m.title));
     heat += fmt::format("plot {0} using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 border lc rgb 'white' fc palette, \\\n"
-                        "     {0} using 1:2:(sprintf('%.4g', $3)) with labels\n",
-                        data);
+                        "     {0} using 1:2:({1}) with labels\n",
+                        data, spread ? "$4 > 0 ? sprintf('%.4g ± %.2g', $3, $4) : sprintf('%.4g', $3)" : "sprintf('%.4g', $3)");
     set.script += draw(prefix + "heatmap-" + m.slug, 800, 560, heat);
     set.plots.push_back({prefix + "heatmap-" + m.slug,
                          fmt::format("Sweep {}: {} over {} and {}{}; blank cells have no finished run with a value.", name,
