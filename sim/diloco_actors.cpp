@@ -77,6 +77,7 @@ void DilocoOuter::run() {
   std::shared_ptr<const engine::ParamVector> params;
   if (ctx_.training) params = std::make_shared<const engine::ParamVector>(ctx_.initial_params);
   engine::OuterOptimizer optimizer(s.outer);
+  s4u::this_actor::sleep_until(ctx_.start_time);  // the warm start's pre-training
   ctx_.record(0, std::nullopt, params);
   // Posted before the broadcast and kept all run long: each upload flows as soon as its worker
   // sends it, whatever the others and the broadcast are doing (sim/inbox.hpp).

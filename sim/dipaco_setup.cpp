@@ -164,8 +164,7 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     state.module_checkpoint.push_back({0, state.store ? std::make_shared<const engine::ModuleStore::ModuleState>(state.store->save(m)) : nullptr});
   if (!s.checkpoints.storage.empty()) state.storage_host = host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
   // The base model's pre-training counts in simulated time and compute, on the first worker's host.
-  state.start_time = ctx.cost.host_flops(s.dipaco.base_steps) / ctx.worker_hosts[0]->get_speed();
-  ctx.compute_seconds[0] += state.start_time;
+  state.start_time = ctx.start_time;  // the warm start (the base model) is pre-trained by then
 }
 
 }  // namespace dipaco::sim

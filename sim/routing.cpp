@@ -46,20 +46,7 @@ RoutingResult route_sequences(const Scenario& s, const engine::PathStructure& st
                               const std::shared_ptr<const engine::SequenceSet>& validation, engine::ThreadPool& pool) {
   RoutingResult r;
   const int paths = structure.paths();
-  r.base_params = init;
-  if (s.dipaco.base_steps > 0) {
-    engine::TrainRequest base;
-    base.model = s.model;
-    base.opt = s.inner;
-    base.opt.total_steps = s.dipaco.base_steps;
-    base.opt.warmup_steps = std::min<int64_t>(s.inner.warmup_steps, s.dipaco.base_steps / 2);
-    base.params = std::make_shared<const engine::ParamVector>(init);
-    base.data = train;
-    base.shards = {std::make_shared<const engine::Shard>(all_ids(*train))};
-    base.steps = s.dipaco.base_steps;
-    base.seed = engine::mix_seed(s.seed, 0xBA5E);
-    r.base_params = pool.submit([base] { return engine::train_inner(base); }).get().params;
-  }
+  r.base_params = init;  // the warm start (sim/simulation.cpp), DiPaCo's base model
 
   r.train_ids.assign(static_cast<size_t>(paths), {});
   r.validation_ids.assign(static_cast<size_t>(paths), {});

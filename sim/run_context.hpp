@@ -47,8 +47,13 @@ struct RunContext {
   std::shared_ptr<const engine::SequenceSet> train_data, validation_data;
   std::vector<std::shared_ptr<const engine::Shard>> shards;
   std::vector<double> shard_weights;
-  engine::ParamVector initial_params;
+  engine::ParamVector initial_params;  // the warm start (init:), else fresh parameters
   engine::ThreadPool* pool = nullptr;
+  // The warm start: whether it came from the cache (unset without training or without one), its
+  // cache file, and when the run proper starts (its simulated pre-training time, init.count_time).
+  std::optional<bool> warm_start_reused;
+  std::string warm_start_file;
+  double start_time = 0.0;
 
   // Simulated hosts.
   simgrid::s4u::Host* outer_host = nullptr;

@@ -335,6 +335,14 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   }
   s.inner.total_steps = static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps;
   {
+    auto i = top.child("init");
+    s.init.pretrain_steps_set = i.has("pretrain_steps");
+    s.init.pretrain_steps = i.integer("pretrain_steps", 0, 0);
+    if (i.has("seed")) s.init.seed = static_cast<uint64_t>(i.integer64("seed", 0, 0));
+    s.init.count_time = i.get<bool>("count_time", true, "true or false");
+    i.finish();
+  }
+  {
     auto o = top.child("outer_optimizer");
     s.outer.kind = o.choice<engine::OuterKind>("name", engine::OuterKind::Nesterov,
                                                {{"nesterov", engine::OuterKind::Nesterov}, {"sgd", engine::OuterKind::Sgd}});
@@ -559,6 +567,11 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "lr" << YAML::Value << s.outer.lr;
   y << YAML::Key << "momentum" << YAML::Value << s.outer.momentum;
   y << YAML::EndMap;
+  y << YAML::Key << "init" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "pretrain_steps" << YAML::Value << s.pretrain_steps();
+  y << YAML::Key << "seed" << YAML::Value << s.init_seed();
+  y << YAML::Key << "count_time" << YAML::Value << s.init.count_time;
+  y << YAML::EndMap;
   y << YAML::Key << "dipaco" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "levels" << YAML::Value << YAML::BeginSeq;
   for (const auto& l : s.dipaco.levels)
@@ -644,6 +657,11 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "trace" << YAML::Value << (s.trace ? "on" : "off");
   y << YAML::EndMap;
   return std::string(y.c_str()) + "\n";
+}
+
+int Scenario::pretrain_steps() const {
+  if (init.pretrain_steps_set || algorithm.name != Algorithm::Dipaco) return init.pretrain_steps;
+  return dipaco.base_steps;
 }
 
 }  // namespace dipaco::sim

@@ -161,6 +161,16 @@ struct RetrySpec {
   bool unlimited() const { return limit == std::numeric_limits<int64_t>::max(); }
 };
 
+// init: the run starts from a dense model pre-trained on all the training data (a warm start, as
+// the papers do), trained once and cached next to the token caches under a key of everything that
+// determines it (engine/warm_start.hpp), so every run and seed that asks for the same one reuses it.
+struct InitSpec {
+  int pretrain_steps = 0;  // 0: from scratch. DiPaCo's base model: dipaco.base_steps when unset
+  bool pretrain_steps_set = false;
+  std::optional<uint64_t> seed;  // its initial parameters and batches; unset: the scenario's seed
+  bool count_time = true;        // its simulated time counts, on the first worker's host, before the run
+};
+
 struct Scenario {
   std::filesystem::path file;      // where it was read from
   uint64_t seed = 1;
@@ -181,6 +191,7 @@ struct Scenario {
   AlgorithmSpec algorithm;
   engine::InnerOptConfig inner;   // total_steps is derived: tau * outer_steps
   engine::OuterOptConfig outer;
+  InitSpec init;
   DipacoSpec dipaco;
   FailureSpec failures;
   CheckpointSpec checkpoints;
@@ -196,6 +207,9 @@ struct Scenario {
   bool trace = true;
 
   int workers() const { return worker_count > 0 ? worker_count : static_cast<int>(worker_hosts.size()); }
+  // Steps of the warm start: init.pretrain_steps, or for DiPaCo dipaco.base_steps when that is unset.
+  int pretrain_steps() const;
+  uint64_t init_seed() const { return init.seed.value_or(seed); }
 };
 
 // Reads and validates `file`, applying `overrides` ("dotted.key=value", YAML value syntax) first.

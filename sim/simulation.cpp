@@ -27,6 +27,7 @@
 #include "engine/sharding.hpp"
 #include "engine/thread_pool.hpp"
 #include "engine/trainer.hpp"
+#include "engine/warm_start.hpp"
 #include "reports/atomic_file.hpp"
 #include "reports/metrics_csv.hpp"
 #include "reports/summary_json.hpp"
@@ -81,6 +82,23 @@ void prepare_data(const Scenario& s, const engine::Dataset& data, RunContext& ct
   ctx.initial_params = engine::init_params(s.model, s.seed);
 }
 
+// init: the warm start, trained on the pool (one thread per job: the same bytes for any thread
+// count) or read from the cache beside the token caches.
+void warm_start(const Scenario& s, RunContext& ctx) {
+  engine::WarmStartSpec spec;
+  spec.model = s.model;
+  spec.opt = s.inner;
+  spec.steps = s.pretrain_steps();
+  spec.seed = s.init_seed();
+  const auto& train = *ctx.train_data;
+  const auto w = ctx.pool->submit([&] { return engine::warm_start(spec, train, s.data.cache_dir); }).get();
+  ctx.initial_params = w.params;
+  ctx.warm_start_reused = w.reused;
+  ctx.warm_start_file = w.file.string();
+  XBT_INFO("init: %s a warm start of %d steps (seed %llu)%s%s", w.reused ? "reused" : "pre-trained", s.pretrain_steps(),
+           static_cast<unsigned long long>(spec.seed), w.file.empty() ? "" : w.reused ? " from " : ", cached in ", w.file.c_str());
+}
+
 // Builds SimGrid's argv: our defaults first, then the scenario's network model, then the user's
 // flags, so that later settings win.
 std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
@@ -115,6 +133,17 @@ reports::JsonObject compute_json(const Scenario& s) {
   j.string("precision_requested", engine::to_string(s.precision))
       .string("precision", s.inner.bf16 ? "bf16" : "fp32")
       .string("precision_reason", engine::resolve_precision(s.precision, cpu).reason);
+  return j;
+}
+
+// The warm start: its steps, seed, whether its time counted and whether it came from the cache.
+reports::JsonObject init_json(const Scenario& s, const RunContext& ctx) {
+  reports::JsonObject j;
+  j.integer("pretrain_steps", s.pretrain_steps())
+      .integer("seed", static_cast<int64_t>(s.init_seed()))
+      .boolean("count_time", s.init.count_time)
+      .number("start_time_s", ctx.start_time);
+  if (ctx.warm_start_reused) j.boolean("reused", *ctx.warm_start_reused).string("cache_file", ctx.warm_start_file);
   return j;
 }
 
@@ -268,7 +297,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .number("real_seconds", real_seconds)
       .integer("threads", o.threads)
       .number("peak_rss_mb", peak_rss_mb())
-      .object("compute", compute_json(s));
+      .object("compute", compute_json(s))
+      .object("init", init_json(s, ctx));
   return j.render();
 }
 
@@ -383,7 +413,12 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     prepare_data(s, data, ctx);
     pool = std::make_unique<engine::ThreadPool>(o.threads);
     ctx.pool = pool.get();
+    if (s.pretrain_steps() > 0) warm_start(s, ctx);
   }
+  // The warm start's pre-training takes simulated time on the first worker's host before any
+  // actor starts; DiPaCo's base model is this warm start.
+  if (s.pretrain_steps() > 0 && s.init.count_time)
+    ctx.start_time = ctx.cost.host_flops(s.pretrain_steps()) / ctx.worker_hosts[0]->get_speed();
   XBT_INFO("%s: %s with %d workers, tau %d, %d outer steps, %lld trained params, cost: %s (%.3g flop/step, %.3g B/message)",
            file.c_str(), to_string(s.algorithm.name), s.workers(), s.algorithm.tau, s.algorithm.outer_steps,
            static_cast<long long>(trained_params), ctx.cost.source.c_str(), ctx.cost.flops_per_step, ctx.cost.message_bytes);
@@ -421,12 +456,12 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
              dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
-    // The base model's pre-training counts as time and compute on the first worker's host
-    // (dipaco_setup.cpp) while every actor waits for it: run it there as an execution too, so
-    // that energy and the trace see that host busy. Nothing waits on it, so no timing changes.
-    if (dipaco.start_time > 0)
-      s4u::Actor::create("base-pretraining", ctx.worker_hosts[0],
-                         [flops = ctx.cost.host_flops(s.dipaco.base_steps)] { s4u::this_actor::execute(flops); });
+  }
+  if (ctx.start_time > 0) {
+    ctx.compute_seconds[0] += ctx.start_time;
+    // Run there as an execution too, so that energy and the trace see that host busy. Nothing
+    // waits on it: every actor sleeps until ctx.start_time.
+    s4u::Actor::create("pretraining", ctx.worker_hosts[0], [flops = ctx.cost.host_flops(s.pretrain_steps())] { s4u::this_actor::execute(flops); });
   }
   auto sync_intervals = std::make_shared<SyncIntervals>();
   for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {

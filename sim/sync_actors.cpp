@@ -20,6 +20,7 @@ void SyncWorker::run() {
   std::shared_ptr<const engine::ParamVector> params;
   engine::AdamState adam;
   if (leader && ctx_.training) params = std::make_shared<const engine::ParamVector>(ctx_.initial_params);
+  s4u::this_actor::sleep_until(ctx_.start_time);  // the warm start's pre-training
   if (leader) ctx_.record(0, std::nullopt, params);
 
   for (int segment = 1; segment <= s.algorithm.outer_steps; ++segment) {

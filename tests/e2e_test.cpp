@@ -24,6 +24,13 @@ using e2e::slurp;
 const std::string kTiny = kSource + "/tests/scenarios/tiny-diloco.yaml";
 const std::string kTiming = kSource + "/tests/scenarios/timing-1gbps.yaml";
 
+// metrics.csv's sim_time_s: six decimals.
+std::string fmt_six(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", seconds);
+  return buf;
+}
+
 }  // namespace
 
 TEST(EndToEnd, TinyDilocoRunsFastAndLearns) {
@@ -151,6 +158,57 @@ TEST(EndToEnd, DataPrepareThenStatsReusesTheCache) {
   EXPECT_EQ(stats.output.find("tokenizing"), std::string::npos) << "the second command must not tokenize:\n" << stats.output;
   EXPECT_NE(stats.output.find("jsonl"), std::string::npos) << stats.output;
   EXPECT_NE(stats.output.find("sample "), std::string::npos) << stats.output;
+}
+
+// The first line of metrics.csv after the header: the outer step 0 row (time, ..., val_loss, ...).
+std::string first_row(const std::filesystem::path& dir) {
+  std::stringstream in(slurp(dir / "metrics.csv"));
+  std::string line;
+  std::getline(in, line);
+  std::getline(in, line);
+  return line;
+}
+
+TEST(EndToEnd, WarmStartIsPretrainedOnceCachedAndReusedByOtherSeeds) {
+  // Real text (the synthetic corpus changes with the seed, and so would its warm start).
+  const auto flags = text_corpus_flags("warm");
+  const auto cache = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + std::to_string(getpid()) + "-corpus-warm") / "cache";
+  const auto a = out_dir("warm-a"), b = out_dir("warm-b"), c = out_dir("warm-c"), cold = out_dir("warm-cold");
+  const std::string warm = " " + flags + " --set init.pretrain_steps=40 --set init.seed=11 --no-report --out ";
+  const auto r1 = run("run " + kTinyText + warm + a.string());
+  ASSERT_EQ(r1.rc, 0) << r1.output;
+  EXPECT_NE(r1.output.find("init: pre-trained a warm start of 40 steps (seed 11), cached in " + cache.string()), std::string::npos) << r1.output;
+  std::vector<std::filesystem::path> files;
+  for (const auto& f : std::filesystem::directory_iterator(cache))
+    if (f.path().extension() == ".warm") files.push_back(f.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto cached = slurp(files[0]);
+  // Another run seed, the same warm start: read, not trained again, and left as it was.
+  const auto r2 = run("run " + kTinyText + " --set seed=4" + warm + b.string());
+  ASSERT_EQ(r2.rc, 0) << r2.output;
+  EXPECT_NE(r2.output.find("init: reused a warm start of 40 steps (seed 11) from " + files[0].string()), std::string::npos) << r2.output;
+  EXPECT_EQ(slurp(files[0]), cached);
+  EXPECT_NE(slurp(b / "summary.json").find("\"reused\": true"), std::string::npos);
+  EXPECT_NE(slurp(a / "summary.json").find("\"reused\": false"), std::string::npos);
+  // Both start from the same model: the same outer step 0 row (time and validation loss).
+  EXPECT_EQ(first_row(a), first_row(b));
+  // The first run again, now from the cache: the same bytes.
+  ASSERT_EQ(run("run " + kTinyText + warm + c.string()).rc, 0);
+  EXPECT_EQ(slurp(a / "metrics.csv"), slurp(c / "metrics.csv"));
+  // The pre-training took simulated time on the first worker before step 0; the model it gave
+  // is better than a fresh one.
+  const double start = json_number(slurp(a / "summary.json"), "start_time_s");
+  EXPECT_GT(start, 0.0);
+  EXPECT_EQ(first_row(a).rfind(fmt_six(start) + ",0,all,", 0), 0u) << first_row(a);
+  ASSERT_EQ(run("run " + kTinyText + " " + flags + " --no-report --out " + cold.string()).rc, 0);
+  const auto val_loss = [](const std::string& row) {  // column 8 of sim_time_s,outer_step,path,...,val_loss
+    std::stringstream ls(row);
+    std::string f;
+    for (int i = 0; i < 8; ++i) std::getline(ls, f, ',');
+    return std::stod(f);
+  };
+  EXPECT_LT(val_loss(first_row(a)), val_loss(first_row(cold)) - 0.5);
+  for (const auto& d : {cache.parent_path(), a, b, c, cold}) std::filesystem::remove_all(d);
 }
 
 TEST(EndToEnd, RunTrainsOnRealTextThroughTheTokenCache) {
