@@ -1,5 +1,7 @@
 #include "engine/outer_optimizer.hpp"
 
+#include <cmath>
+
 #include <stdexcept>
 
 namespace dipaco::engine {
@@ -45,6 +47,19 @@ void OuterOptimizer::step(ParamVector& params, const ParamVector& grad) {
   const float lr = static_cast<float>(cfg_.lr);
   if (cfg_.kind == OuterKind::Sgd) {
     for (size_t j = 0; j < params.size(); ++j) params[j] -= lr * grad[j];
+    return;
+  }
+  if (cfg_.kind == OuterKind::Adam) {
+    if (momentum_.empty()) momentum_.assign(params.size(), 0.0f), second_.assign(params.size(), 0.0f);
+    ++steps_;
+    const double b1 = cfg_.beta1, b2 = cfg_.beta2;
+    const double c1 = 1.0 - std::pow(b1, static_cast<double>(steps_)), c2 = 1.0 - std::pow(b2, static_cast<double>(steps_));
+    for (size_t j = 0; j < params.size(); ++j) {
+      const double g = grad[j];
+      momentum_[j] = static_cast<float>(b1 * momentum_[j] + (1.0 - b1) * g);
+      second_[j] = static_cast<float>(b2 * second_[j] + (1.0 - b2) * g * g);
+      params[j] -= static_cast<float>(cfg_.lr * (momentum_[j] / c1) / (std::sqrt(second_[j] / c2) + cfg_.eps));
+    }
     return;
   }
   const float mu = static_cast<float>(cfg_.momentum);

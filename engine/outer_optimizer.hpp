@@ -1,6 +1,7 @@
 // DiLoCo's outer step on flat parameter vectors. Torch-free: it is a few axpy loops.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,12 +9,13 @@ namespace dipaco::engine {
 
 using ParamVector = std::vector<float>;
 
-enum class OuterKind { Nesterov, Sgd };
+enum class OuterKind { Nesterov, Sgd, Adam };
 
 struct OuterOptConfig {
   OuterKind kind = OuterKind::Nesterov;
   double lr = 0.7;
   double momentum = 0.9;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam only
 };
 
 // Outer gradient Δ = θ_global − Σ_i w_i θ_i with w_i = weight_i / Σ weight (examples per shard).
@@ -39,7 +41,9 @@ class RunningAverage {
 };
 
 // Nesterov SGD as in torch.optim.SGD(nesterov=True): b ← μb + Δ (b = Δ on the first step),
-// θ ← θ − lr (Δ + μb). Plain SGD: θ ← θ − lr Δ; with lr = 1 that is FedAvg.
+// θ ← θ − lr (Δ + μb). Plain SGD: θ ← θ − lr Δ; with lr = 1 that is FedAvg. Adam as in
+// torch.optim.Adam: m ← β1 m + (1 − β1) Δ, v ← β2 v + (1 − β2) Δ², θ ← θ − lr m̂ / (√v̂ + ε) with
+// bias-corrected m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
 class OuterOptimizer {
  public:
   explicit OuterOptimizer(OuterOptConfig cfg) : cfg_(cfg) {}
@@ -49,7 +53,9 @@ class OuterOptimizer {
  private:
   OuterOptConfig cfg_;
   ParamVector momentum_;
+  ParamVector second_;  // Adam's v
   bool first_ = true;
+  int64_t steps_ = 0;
 };
 
 }  // namespace dipaco::engine

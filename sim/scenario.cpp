@@ -345,9 +345,13 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   {
     auto o = top.child("outer_optimizer");
     s.outer.kind = o.choice<engine::OuterKind>("name", engine::OuterKind::Nesterov,
-                                               {{"nesterov", engine::OuterKind::Nesterov}, {"sgd", engine::OuterKind::Sgd}});
+                                               {{"nesterov", engine::OuterKind::Nesterov}, {"sgd", engine::OuterKind::Sgd},
+                                                {"adam", engine::OuterKind::Adam}});
     s.outer.lr = o.real("lr", s.outer.lr, 0.0, 100.0, false);
     s.outer.momentum = o.real("momentum", s.outer.momentum, 0.0, 1.0);
+    s.outer.beta1 = o.real("beta1", s.outer.beta1, 0.0, 1.0);
+    s.outer.beta2 = o.real("beta2", s.outer.beta2, 0.0, 1.0);
+    s.outer.eps = o.real("eps", s.outer.eps, 0.0, 1.0);
     o.finish();
   }
   {
@@ -563,9 +567,13 @@ std::string scenario_to_yaml(const Scenario& s) {
   y << YAML::Key << "batch_size" << YAML::Value << s.inner.batch_size;
   y << YAML::EndMap;
   y << YAML::Key << "outer_optimizer" << YAML::Value << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << (s.outer.kind == engine::OuterKind::Nesterov ? "nesterov" : "sgd");
+  y << YAML::Key << "name" << YAML::Value
+    << (s.outer.kind == engine::OuterKind::Nesterov ? "nesterov" : s.outer.kind == engine::OuterKind::Sgd ? "sgd" : "adam");
   y << YAML::Key << "lr" << YAML::Value << s.outer.lr;
   y << YAML::Key << "momentum" << YAML::Value << s.outer.momentum;
+  y << YAML::Key << "beta1" << YAML::Value << s.outer.beta1;
+  y << YAML::Key << "beta2" << YAML::Value << s.outer.beta2;
+  y << YAML::Key << "eps" << YAML::Value << s.outer.eps;
   y << YAML::EndMap;
   y << YAML::Key << "init" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "pretrain_steps" << YAML::Value << s.pretrain_steps();

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/outer_optimizer.hpp"
 
 using dipaco::engine::OuterKind;
@@ -50,4 +52,23 @@ TEST(OuterOptimizer, SgdWithLrOneIsFedAvg) {
   opt.step(theta, outer_gradient(theta, {&a, &b}, {1.0, 1.0}));
   EXPECT_FLOAT_EQ(theta[0], 1.5f);
   EXPECT_FLOAT_EQ(theta[1], 1.0f);
+}
+
+TEST(OuterOptimizer, AdamMatchesTorchOptimAdamByHand) {
+  dipaco::engine::OuterOptConfig cfg;
+  cfg.kind = dipaco::engine::OuterKind::Adam;
+  cfg.lr = 0.1;
+  dipaco::engine::OuterOptimizer opt(cfg);
+  dipaco::engine::ParamVector theta = {1.0f, -2.0f};
+  // Step 1: m̂ = g, v̂ = g², so each coordinate moves by lr · g / (|g| + eps), about lr · sign(g).
+  opt.step(theta, {0.5f, -4.0f});
+  EXPECT_NEAR(theta[0], 1.0 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-6);
+  EXPECT_NEAR(theta[1], -2.0 + 0.1 * 4.0 / (4.0 + 1e-8), 1e-6);
+  // Step 2 with g = (1, 0), worked out as torch.optim.Adam does it.
+  opt.step(theta, {1.0f, 0.0f});
+  const double m0 = 0.9 * 0.05 + 0.1 * 1.0, v0 = 0.999 * 0.001 * 0.25 + 0.001 * 1.0;
+  const double m1 = 0.9 * -0.4, v1 = 0.999 * 0.001 * 16.0;
+  const double c1 = 1 - 0.9 * 0.9, c2 = 1 - 0.999 * 0.999;
+  EXPECT_NEAR(theta[0], 0.9 - 0.1 * (m0 / c1) / (std::sqrt(v0 / c2) + 1e-8), 1e-5);
+  EXPECT_NEAR(theta[1], -1.9 - 0.1 * (m1 / c1) / (std::sqrt(v1 / c2) + 1e-8), 1e-5);
 }
