@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""The fidelity suite: does dipaco-sim reproduce the papers' trends at its own scale?
+
+    scripts/fidelity.py [-j 2] [--seeds 5] [--only T03 T08] > reports/fidelity.md   (after scripts/setup.sh)
+    scripts/fidelity.py --smoke                                                      (the CI test: machinery only)
+
+Each trend is a few arms (a scenario of scenarios/fidelity/ plus --set overrides), each run with the
+same seeds 1..N, and a stated relation between the arms' final validation perplexities, next to the
+paper's figure. Arms are paired by seed (one warm start, shared by every seed and arm), so a
+relation is judged on the per-seed differences: their mean and 95 % confidence interval (Student's t)
+decide the verdict:
+- reproduced: the interval lies entirely on the paper's side;
+- contradicted: it lies entirely on the other side;
+- inconclusive: it contains the boundary.
+An "equivalent" relation (the paper reports no difference) is reproduced when the interval of the
+relative difference lies within ±margin, contradicted when it lies entirely outside.
+
+Runs go to runs/fidelity/<arm>/seed-<s>/ (build/dipaco-sim run ... --threads 1, -j at a time) and
+are resumable: a run whose summary.json exists is not run again. The report is written to stdout.
+Settings were chosen before reading any verdict; SETTINGS_TRIED below lists every family of
+settings tried, and the report prints it.
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DILOCO = "scenarios/fidelity/diloco.yaml"
+DIPACO = "scenarios/fidelity/dipaco.yaml"
+
+# Every family of settings tried, in the order tried, with what came of it. Append; never rewrite.
+SETTINGS_TRIED = [
+    "2026-11-30, v1 (chosen before any verdict): quickstart model (d_model 64, 2 blocks, seq_len 128, "
+    "SentencePiece 4096 on the Debian texts), warm start of 200 steps (seed 1000) shared by all arms and seeds, "
+    "τ = 25, 8 outer steps (200 inner steps per worker), 4 workers, inner AdamW lr 3e-3, outer Nesterov lr 0.7 "
+    "momentum 0.9, outer Adam lr 0.01, 256 validation sequences; model sizes d_model 32/64/128.",
+]
+
+# Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
+T975 = [12.7062, 4.30265, 3.18245, 2.77645, 2.57058, 2.44691, 2.36462, 2.30600, 2.26216, 2.22814, 2.20099, 2.17881,
+        2.16037, 2.14479, 2.13145, 2.11991, 2.10982, 2.10092, 2.09302, 2.08596, 2.07961, 2.07387, 2.06866, 2.06390,
+        2.05954, 2.05553, 2.05183, 2.04841, 2.04523, 2.04227]
+
+
+def t975(df):
+    return T975[min(df, 30) - 1] if df >= 1 else math.inf
+
+
+def summary(values):
+    """(n, mean, 95 % CI half-width) of a list."""
+    n = len(values)
+    if n == 0:
+        return 0, math.nan, math.nan
+    mean = sum(values) / n
+    if n < 2:
+        return n, mean, math.inf
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return n, mean, t975(n - 1) * sd / math.sqrt(n)
+
+
+# ------------------------------------------------------------------------------------------ trends
+
+def arm(scenario, *sets, metric="final_val_perplexity"):
+    return {"scenario": scenario, "sets": list(sets), "metric": metric}
+
+
+def size(d_model, heads):
+    return ("model.d_model=%d" % d_model, "model.heads=%d" % heads)
+
+
+ONE = "placement.workers={count: 1}"
+SYNC = "algorithm.name=sync"
+# The sync baseline's interval is τ steps like DiLoCo's: the same 200 steps in 8 intervals.
+
+TRENDS = [
+    {"id": "T01", "title": "DiLoCo's Table 2 ordering at equal data per worker",
+     "paper": "8× updates 14.72 < DiLoCo k=8 15.02 < 8× batch (DP) 15.30 < 1 worker 16.23 (150 M, k = 8)",
+     "arms": {"1 worker, 4× steps": arm(DILOCO, SYNC, ONE, "algorithm.outer_steps=32", "algorithm.eval_every=32"),
+              "DiLoCo k=4": arm(DILOCO),
+              "sync DP, 4× batch": arm(DILOCO, SYNC),
+              "1 worker": arm(DILOCO, SYNC, ONE)},
+     "relation": ("chain", ["1 worker, 4× steps", "DiLoCo k=4", "sync DP, 4× batch", "1 worker"])},
+    {"id": "T02", "title": "DiLoCo with one replica beats data parallelism at every size",
+     "paper": "M = 1 DiLoCo beats DP even at small sizes (35 M to 2.4 B)",
+     "arms": {**{"M=1 d%d" % d: arm(DILOCO, ONE, *size(d, h)) for d, h in ((32, 2), (64, 4), (128, 4))},
+              **{"DP d%d" % d: arm(DILOCO, SYNC, ONE, *size(d, h)) for d, h in ((32, 2), (64, 4), (128, 4))}},
+     "relation": ("all_less", [("M=1 d32", "DP d32"), ("M=1 d64", "DP d64"), ("M=1 d128", "DP d128")])},
+    {"id": "T03", "title": "DiLoCo (M = 4) against DP: the gap shrinks as the model grows",
+     "paper": "with several replicas DiLoCo trails DP at small sizes; the gap shrinks with size",
+     "arms": {**{"M=4 d%d" % d: arm(DILOCO, *size(d, h)) for d, h in ((32, 2), (64, 4), (128, 4))},
+              **{"DP4 d%d" % d: arm(DILOCO, SYNC, *size(d, h)) for d, h in ((32, 2), (64, 4), (128, 4))}},
+     "relation": ("gap_shrinks", [("M=4 d32", "DP4 d32"), ("M=4 d128", "DP4 d128")])},
+    {"id": "T04", "title": "Perplexity against H at equal compute (200 inner steps)",
+     "paper": "rises gently: H = 1000 is +2.9 % over H = 50, flat up to ~500",
+     "arms": {"H=10": arm(DILOCO, "algorithm.tau=10", "algorithm.outer_steps=20", "algorithm.eval_every=20"),
+              "H=25": arm(DILOCO),
+              "H=50": arm(DILOCO, "algorithm.tau=50", "algorithm.outer_steps=4", "algorithm.eval_every=4")},
+     "relation": ("less", "H=10", "H=50")},
+    {"id": "T05", "title": "More replicas, diminishing returns",
+     "paper": "k = 4/8/16/64: 15.18/15.02/14.91/14.96 (non-i.i.d.)",
+     "arms": {"k=1": arm(DILOCO, ONE), "k=2": arm(DILOCO, "placement.workers={count: 2}"), "k=4": arm(DILOCO),
+              "k=8": arm(DILOCO, "placement.workers={count: 8}")},
+     "relation": ("diminishing", ["k=1", "k=2", "k=4", "k=8"])},
+    {"id": "T06", "title": "i.i.d. against non-i.i.d. shards: similar at the end",
+     "paper": "i.i.d. converges faster early, similar final perplexity",
+     "arms": {"i.i.d.": arm(DILOCO), "non-i.i.d. (by domain)": arm(DILOCO, "data.sharding=domain")},
+     "relation": ("equivalent", "non-i.i.d. (by domain)", "i.i.d.", 0.05)},
+    {"id": "T07", "title": "Dropped outer gradients cost little",
+     "paper": "drop probability 50 %: +2.1 % final perplexity",
+     "arms": {"DiPaCo-path DiLoCo, drop 0": arm(DIPACO, "dipaco.levels=[{blocks: 2, modules: 1}]", "algorithm.replicas_per_path=4"),
+              "drop 0.5": arm(DIPACO, "dipaco.levels=[{blocks: 2, modules: 1}]", "algorithm.replicas_per_path=4",
+                              "failures.drop_probability=0.5")},
+     "relation": ("less", "DiPaCo-path DiLoCo, drop 0", "drop 0.5")},
+    {"id": "T08", "title": "Compute schedules: total compute decides, not its schedule",
+     "paper": "constant / doubling / halving / ramp up / ramp down end alike at equal total compute",
+     "arms": {"ramp up": arm(DIPACO, "dipaco.levels=[{blocks: 2, modules: 1}]", "algorithm.replicas_per_path=4",
+                             "dipaco.compute_schedule=ramp_up"),
+              "ramp down": arm(DIPACO, "dipaco.levels=[{blocks: 2, modules: 1}]", "algorithm.replicas_per_path=4",
+                               "dipaco.compute_schedule=ramp_down")},
+     "relation": ("equivalent", "ramp up", "ramp down", 0.05)},
+    {"id": "T09", "title": "Outer optimizer: Nesterov beats SGD (FedAvg) and Adam",
+     "paper": "Nesterov beats outer SGD and outer Adam",
+     "arms": {"Nesterov": arm(DILOCO), "FedAvg (SGD lr 1)": arm(DILOCO, "outer_optimizer.name=sgd", "outer_optimizer.lr=1"),
+              "Adam (lr 0.01)": arm(DILOCO, "outer_optimizer.name=adam", "outer_optimizer.lr=0.01")},
+     "relation": ("all_less", [("Nesterov", "FedAvg (SGD lr 1)"), ("Nesterov", "Adam (lr 0.01)")])},
+    {"id": "T10", "title": "DiPaCo 2×2 beats the dense path at equal steps per path",
+     "paper": "DiPaCo 2×4 14.86 against the dense 150 M 16.23",
+     "arms": {"DiPaCo 2×2": arm(DIPACO), "dense": arm(DIPACO, "dipaco.levels=[{blocks: 2, modules: 1}]", "placement.workers={count: 1}")},
+     "relation": ("less", "DiPaCo 2×2", "dense")},
+    {"id": "T11", "title": "More paths: 4×4 beats 2×2",
+     "paper": "perplexity falls as paths increase (2×4 14.86, 8×8 13.37, 16×16 12.39)",
+     "arms": {"DiPaCo 4×4": arm(DIPACO, "dipaco.levels=[{blocks: 1, modules: 4}, {blocks: 1, modules: 4}]",
+                                "placement.workers={count: 8}"),
+              "DiPaCo 2×2": arm(DIPACO)},
+     "relation": ("less", "DiPaCo 4×4", "DiPaCo 2×2")},
+    {"id": "T12", "title": "DiPaCo against DiLoCo at equal compute (4 paths against 4 replicas)",
+     "paper": "DiPaCo 2×4 14.86 < DiLoCo P = 8 15.02 at 8× compute",
+     "arms": {"DiPaCo 2×2": arm(DIPACO), "DiLoCo k=4": arm(DILOCO)},
+     "relation": ("less", "DiPaCo 2×2", "DiLoCo k=4")},
+    {"id": "T13", "title": "Flat MoE (P = 4) beats DiLoCo at equal compute",
+     "paper": "flat MoE P = 8 14.62 < DiLoCo P = 8 15.02",
+     "arms": {"flat MoE P=4": arm(DIPACO, "dipaco.levels=[{blocks: 2, modules: 4}]", "dipaco.share_embeddings=false"),
+              "DiLoCo k=4": arm(DILOCO)},
+     "relation": ("less", "flat MoE P=4", "DiLoCo k=4")},
+    {"id": "T14", "title": "Routing: product k-means and discriminative beat k-means",
+     "paper": "8×8: k-means 17.2, product k-means 16.8, discriminative 16.5",
+     "arms": {"k-means": arm(DIPACO), "product k-means": arm(DIPACO, "dipaco.routing=product-kmeans"),
+              "discriminative (EM after phase 4)": arm(DIPACO, "dipaco.discriminative_after=4")},
+     "relation": ("all_less", [("product k-means", "k-means"), ("discriminative (EM after phase 4)", "k-means")])},
+    {"id": "T15", "title": "Re-routing every 32 tokens at test time beats routing once",
+     "paper": "16×16: once 12.39; every 128/64/32/16 tokens 11.48/11.38/11.31/11.26",
+     "arms": {"every 32 tokens": arm(DIPACO, "dipaco.reroute_every=32", metric="val_perplexity_routed_every"),
+              "once": arm(DIPACO, "dipaco.reroute_every=32", metric="val_perplexity_routed_once")},
+     "relation": ("less", "every 32 tokens", "once")},
+    {"id": "T16", "title": "√P outer-gradient rescaling helps",
+     "paper": "the paper rescales each module's outer gradient by √(paths through it)",
+     "arms": {"rescaled": arm(DIPACO, "dipaco.rescale_outer_gradient=true"), "plain": arm(DIPACO)},
+     "relation": ("less", "rescaled", "plain")},
+    {"id": "T17", "title": "Sync DP against DiLoCo in simulated wall-clock (timing, shipped platform)",
+     "paper": "DiLoCo communicates H× less and so finishes sooner on a WAN",
+     "arms": {"DiLoCo": arm(DILOCO, "training=off", metric="simulated_wall_clock_s"),
+              "sync DP": arm(DILOCO, "training=off", SYNC, metric="simulated_wall_clock_s")},
+     "relation": ("less", "DiLoCo", "sync DP")},
+]
+
+# The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.
+SMOKE_SETS = ["data.source=synthetic", "data.tokenizer={kind: byte}", "data.documents=300", "data.doc_bytes=400",
+              "data.prefix_tokens=8", "data.eval_sequences=16", "model.d_model=16", "model.heads=2", "model.blocks=1",
+              "model.seq_len=32", "init.pretrain_steps=10", "inner_optimizer.batch_size=4"]
+SMOKE_TRENDS = ["T04", "T17"]
+
+
+# ------------------------------------------------------------------------------------------ runs
+
+def run_key(a, extra):
+    return (a["scenario"], tuple(a["sets"]) + tuple(extra))
+
+
+def run_dir(out, key, seed):
+    """runs/fidelity/<family>-<hash of scenario and sets>/seed-<s>; arm.txt there names the sets."""
+    scenario, sets = key
+    family = os.path.splitext(os.path.basename(scenario))[0]
+    return os.path.join(out, "%s-%08x" % (family, hash_text(repr(key)) & 0xffffffff), "seed-%d" % seed)
+
+
+def hash_text(text):  # stable across processes (Python's hash() is salted)
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def run_one(binary, key, seed, directory):
+    if os.path.exists(os.path.join(directory, "summary.json")):
+        return directory, 0.0, True
+    scenario, sets = key
+    tmp = directory + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [binary, "run", os.path.join(ROOT, scenario), "--set", "seed=%d" % seed]
+    for s in sets:
+        cmd += ["--set", s]
+    cmd += ["--threads", "1", "--no-report", "--out", tmp]
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    os.makedirs(os.path.dirname(directory), exist_ok=True)
+    with open(os.path.join(os.path.dirname(directory), "arm.txt"), "w") as f:
+        f.write(" ".join([scenario] + ["--set " + s for s in sets]) + "\n")
+    start = time.time()
+    with open(directory + ".log", "w") as log:
+        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if rc != 0:
+        raise RuntimeError("run failed (exit %d): %s; see %s.log" % (rc, " ".join(cmd), directory))
+    shutil.rmtree(directory, ignore_errors=True)
+    os.rename(tmp, directory)
+    return directory, time.time() - start, False
+
+
+def metric_of(directory, metric):
+    with open(os.path.join(directory, "summary.json")) as f:
+        value = json.load(f).get(metric)
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+# ------------------------------------------------------------------------------------------ verdicts
+
+def paired(values, a, b, f):
+    """Per-seed f(a_s, b_s) over the seeds both arms have."""
+    return [f(x, y) for x, y in zip(values[a], values[b]) if not (math.isnan(x) or math.isnan(y))]
+
+
+def side(diffs):
+    """reproduced if the CI of the mean lies below 0, contradicted if above, else inconclusive."""
+    n, mean, ci = summary(diffs)
+    if n < 2 or math.isnan(mean):
+        return "inconclusive", mean, ci
+    if mean + ci < 0:
+        return "reproduced", mean, ci
+    if mean - ci > 0:
+        return "contradicted", mean, ci
+    return "inconclusive", mean, ci
+
+
+def combine(verdicts):
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    if any(v == "contradicted" for v in verdicts):
+        return "contradicted"
+    return "inconclusive"
+
+
+def judge(trend, values):
+    """(verdict, [lines explaining each comparison])."""
+    kind = trend["relation"][0]
+    rel = lambda x, y: x / y - 1.0
+    lines, verdicts = [], []
+
+    def compare(a, b, text=None):
+        v, mean, ci = side(paired(values, a, b, rel))
+        lines.append("%s: %s − 1 = %+.2f %% ± %.2f %%: %s" % (text or "%s < %s" % (a, b), "%s / %s" % (a, b),
+                                                                 100 * mean, 100 * ci, v))
+        verdicts.append(v)
+
+    if kind == "less":
+        compare(trend["relation"][1], trend["relation"][2])
+    elif kind in ("chain", "all_less"):
+        pairs = list(zip(trend["relation"][1], trend["relation"][1][1:])) if kind == "chain" else trend["relation"][1]
+        for a, b in pairs:
+            compare(a, b)
+    elif kind == "equivalent":
+        _, a, b, margin = trend["relation"]
+        n, mean, ci = summary(paired(values, a, b, rel))
+        if n >= 2 and -margin < mean - ci and mean + ci < margin:
+            v = "reproduced"
+        elif n >= 2 and (mean - ci > margin or mean + ci < -margin):
+            v = "contradicted"
+        else:
+            v = "inconclusive"
+        lines.append("%s / %s − 1 = %+.2f %% ± %.2f %% (equivalent within ±%g %%): %s" % (a, b, 100 * mean, 100 * ci, 100 * margin, v))
+        verdicts.append(v)
+    elif kind == "diminishing":
+        k = trend["relation"][1]  # gain(k0 -> k1) > gain(k2 -> k3), gains relative per seed
+        gains = [rel(w, x) - rel(y, z) for w, x, y, z in zip(values[k[1]], values[k[0]], values[k[3]], values[k[2]])]
+        v, mean, ci = side(gains)
+        lines.append("(%s/%s − 1) − (%s/%s − 1) = %+.2f %% ± %.2f %% (negative: the first doubling gains more): %s"
+                     % (k[1], k[0], k[3], k[2], 100 * mean, 100 * ci, v))
+        verdicts.append(v)
+    elif kind == "gap_shrinks":
+        (a0, b0), (a1, b1) = trend["relation"][1]
+        diffs = [rel(y0, y1) - rel(x0, x1) for x0, x1, y0, y1 in zip(values[a1], values[b1], values[a0], values[b0])]
+        v, mean, ci = side([-d for d in diffs])
+        lines.append("gap(%s) − gap(%s), gap = DiLoCo / DP − 1: %+.2f %% ± %.2f %% (negative: it shrinks): %s"
+                     % (a1, a0, -100 * mean, 100 * ci, v))
+        verdicts.append(v)
+    return combine(verdicts), lines
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def commit():
+    try:
+        return subprocess.check_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], text=True).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="runs at a time (one thread each)")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--only", nargs="*", help="trend ids, e.g. T04 T09")
+    p.add_argument("--out", default=os.path.join(ROOT, "runs", "fidelity"))
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--smoke", action="store_true", help="tiny runs of two trends into a temporary folder, twice (resume)")
+    args = p.parse_args()
+
+    binary = os.path.join(args.build, "dipaco-sim")
+    trends = TRENDS
+    extra = []
+    if args.smoke:
+        trends = [t for t in TRENDS if t["id"] in SMOKE_TRENDS]
+        extra = SMOKE_SETS
+        args.seeds = 2
+        args.out = tempfile.mkdtemp(prefix="dipaco-fidelity-smoke-")
+    elif args.only:
+        trends = [t for t in TRENDS if t["id"] in args.only]
+
+    jobs = {}
+    for t in trends:
+        for a in t["arms"].values():
+            for s in range(1, args.seeds + 1):
+                key = run_key(a, extra)
+                jobs[(key, s)] = run_dir(args.out, key, s)
+    began = time.time()
+    done = fresh = 0
+    spent = 0.0
+    for attempt in range(2 if args.smoke else 1):  # the smoke test runs twice: the second must run nothing
+        ran = 0
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(run_one, binary, key, s, d) for (key, s), d in sorted(jobs.items(), key=lambda kv: kv[1])]
+            for f in concurrent.futures.as_completed(futures):
+                d, seconds, skipped = f.result()
+                done += 1
+                if not skipped:
+                    ran += 1
+                    spent += seconds
+                    print("fidelity: %s (%.0f s)" % (os.path.relpath(d, args.out), seconds), file=sys.stderr)
+        if attempt == 0:
+            fresh = ran
+        elif ran != 0:
+            sys.exit("fidelity --smoke: the second pass ran %d runs again; a finished run must be skipped" % ran)
+
+    rows, counts = [], {"reproduced": 0, "contradicted": 0, "inconclusive": 0}
+    for t in trends:
+        values = {}
+        for name, a in t["arms"].items():
+            key = run_key(a, extra)
+            values[name] = [metric_of(jobs[(key, s)], a["metric"]) for s in range(1, args.seeds + 1)]
+        verdict, lines = judge(t, values)
+        counts[verdict] += 1
+        rows.append((t, values, verdict, lines))
+
+    out = sys.stdout
+    print("# Fidelity: the papers' trends at dipaco-sim's scale\n", file=out)
+    print("Written by `scripts/fidelity.py%s` at commit %s on %s (%d CPUs), %s. %d trends, %d seeds each: "
+          "**%d reproduced, %d contradicted, %d inconclusive** (95 %% confidence). %d runs, %d of them run now "
+          "(%.0f s of run time, %.0f s wall)%s.\n"
+          % (" --smoke" if args.smoke else "", commit(), cpu_name(), os.cpu_count() or 1, time.strftime("%Y-%m-%d"),
+             len(trends), args.seeds, counts["reproduced"], counts["contradicted"], counts["inconclusive"], len(jobs), fresh,
+             spent, time.time() - began, "" if args.smoke else "; the others were already in `%s`" % os.path.relpath(args.out, ROOT)),
+          file=out)
+    print("Each arm's value is the mean ± the half-width of its 95 %% confidence interval over seeds 1..%d of the final "
+          "validation perplexity (T15: the routed perplexity as named; T17: simulated wall-clock in seconds). Arms share "
+          "seeds and one warm start, so each relation is judged on the per-seed relative differences: reproduced when "
+          "their 95 %% interval lies on the paper's side, contradicted when on the other, inconclusive otherwise.\n" % args.seeds,
+          file=out)
+    print("| trend | paper | ours (mean ± 95 % CI) | relation | verdict |\n|---|---|---|---|---|", file=out)
+    for t, values, verdict, lines in rows:
+        ours = "<br>".join("%s: %.2f ± %.2f" % ((name,) + summary(v)[1:]) for name, v in values.items())
+        print("| %s %s | %s | %s | %s | **%s** |" % (t["id"], t["title"], t["paper"], ours, "<br>".join(lines), verdict), file=out)
+    print("\n## Settings tried\n", file=out)
+    for s in SETTINGS_TRIED:
+        print("- " + s, file=out)
+    print("\n## Arms\n", file=out)
+    for t in trends:
+        for name, a in t["arms"].items():
+            print("- %s %s: `%s%s`" % (t["id"], name, a["scenario"], "".join(" --set " + s for s in a["sets"])), file=out)
+    if args.smoke:
+        shutil.rmtree(args.out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
