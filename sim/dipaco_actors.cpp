@@ -148,6 +148,7 @@ int DipacoExecutor::recover() {
   const int phase = state_.module_phase[static_cast<size_t>(module_)];
   if (phase > ctx_.scenario.algorithm.outer_steps) return phase;  // it had finished: nothing to recover
   const auto checkpoint = state_.module_checkpoint[static_cast<size_t>(module_)];
+  state_.module_recovering[static_cast<size_t>(module_)] = 1;
   // The download from the storage host; a failed one (a link down) is tried again a heartbeat later.
   while (true) {
     try {
@@ -161,6 +162,7 @@ int DipacoExecutor::recover() {
   // Tasks that trained from the lost version are stale for this module from now on; the phase's
   // tasks train again from the restored one.
   ++state_.module_epoch[static_cast<size_t>(module_)];
+  state_.module_recovering[static_cast<size_t>(module_)] = 0;
   ++state_.executor_recoveries;
   auto& next = state_.versions[phase];
   if (next.empty()) next.resize(static_cast<size_t>(state_.structure.module_count()));

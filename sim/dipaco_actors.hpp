@@ -76,6 +76,10 @@ struct DipacoState {
   // `saved_steps` is how far its inner state was checkpointed.
   simgrid::s4u::Host* storage_host = nullptr;
   std::vector<int> module_epoch;  // per module
+  // Per module: its executor is back but still restoring its checkpoint. Its versions are the lost
+  // ones until then, so no task may start from them (a path mixing a restored module with a lost
+  // one would pass the per-module staleness check on the restored side).
+  std::vector<char> module_recovering;
   std::vector<int> module_phase;  // per module: the phase its executor is gathering (survives restarts)
   struct ModuleCheckpoint {
     int phase = 0;  // 0: the initial modules, on the storage host from the start

@@ -159,6 +159,7 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
   }
   state.scheduler_host = ctx.outer_host;
   state.module_epoch.assign(static_cast<size_t>(modules), 0);
+  state.module_recovering.assign(static_cast<size_t>(modules), 0);
   state.module_phase.assign(static_cast<size_t>(modules), 1);
   for (int m = 0; m < modules && s.checkpoints.module_every_phases > 0; ++m)
     state.module_checkpoint.push_back({0, state.store ? std::make_shared<const engine::ModuleStore::ModuleState>(state.store->save(m)) : nullptr});

@@ -306,6 +306,11 @@ bool DipacoWorker::run_task(const Assignment& a) {
   running = DipacoState::Running{a.task, a.phase, a.attempt};
   const auto version = state_.versions.find(a.phase);
   if (version == state_.versions.end()) return true;  // its phase closed while the assignment travelled
+  for (int m : modules)  // an executor still restoring serves no module yet: as if out of reach
+    if (state_.module_recovering[static_cast<size_t>(m)]) {
+      running = DipacoState::Running{};
+      return false;
+    }
   const auto versions = version->second;         // this phase's modules, held while the task runs
   std::vector<int> epochs;                       // the modules' epochs these versions belong to
   int epoch_sum = 0;
