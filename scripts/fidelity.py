@@ -223,6 +223,8 @@ def run_one(binary, key, seed, directory):
 
 
 def metric_of(directory, metric):
+    if not os.path.exists(os.path.join(directory, "summary.json")):
+        return math.nan  # the run failed
     with open(os.path.join(directory, "summary.json")) as f:
         value = json.load(f).get(metric)
     return float(value) if isinstance(value, (int, float)) else math.nan
@@ -349,6 +351,7 @@ def main():
                 key = run_key(a, extra)
                 jobs[(key, s)] = run_dir(args.out, key, s)
     began = time.time()
+    failed = []
     done = fresh = 0
     spent = 0.0
     for attempt in range(2 if args.smoke else 1):  # the smoke test runs twice: the second must run nothing
@@ -356,7 +359,12 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             futures = [pool.submit(run_one, binary, key, s, d) for (key, s), d in sorted(jobs.items(), key=lambda kv: kv[1])]
             for f in concurrent.futures.as_completed(futures):
-                d, seconds, skipped = f.result()
+                try:
+                    d, seconds, skipped = f.result()
+                except RuntimeError as e:  # counted as missing: its trend can only be inconclusive
+                    failed.append(str(e))
+                    print("fidelity: %s" % e, file=sys.stderr)
+                    continue
                 done += 1
                 if not skipped:
                     ran += 1
@@ -391,9 +399,12 @@ def main():
           "seeds and one warm start, so each relation is judged on the per-seed relative differences: reproduced when "
           "their 95 %% interval lies on the paper's side, contradicted when on the other, inconclusive otherwise.\n" % args.seeds,
           file=out)
+    for e in failed:
+        print("- failed: %s\n" % e, file=out)
     print("| trend | paper | ours (mean ± 95 % CI) | relation | verdict |\n|---|---|---|---|---|", file=out)
     for t, values, verdict, lines in rows:
-        ours = "<br>".join("%s: %.2f ± %.2f" % ((name,) + summary(v)[1:]) for name, v in values.items())
+        ours = "<br>".join("%s: %.2f ± %.2f" % ((name,) + summary([x for x in v if not math.isnan(x)])[1:])
+                           for name, v in values.items())
         print("| %s %s | %s | %s | %s | **%s** |" % (t["id"], t["title"], t["paper"], ours, "<br>".join(lines), verdict), file=out)
     print("\n## Settings tried\n", file=out)
     for s in SETTINGS_TRIED:
