@@ -50,7 +50,7 @@ void DipacoExecutor::run() {
   const bool inner_moments = s.dipaco.inner_state == InnerState::Module;
   int first = 1;
   if (s4u::Actor::self()->get_restart_count() == 0) {
-    s4u::this_actor::sleep_until(state_.start_time);
+    s4u::this_actor::sleep_until(ctx_.start_time);
     if (module_ == 0) record_dipaco_phase(ctx_, state_, 0);  // the base model, routed
   } else {
     first = recover();

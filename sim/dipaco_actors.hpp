@@ -41,7 +41,6 @@ struct DipacoState {
   std::vector<std::vector<int>> tasks_through_module;
   std::vector<simgrid::s4u::Host*> executor_hosts;   // per module
   std::vector<double> module_bytes;                  // simulated size of each module's message
-  double start_time = 0.0;  // phases start once the base model is trained
 
   // Data by path (all recomputed when discriminative routing re-shards).
   std::vector<std::vector<int64_t>> validation_ids;  // per path, the sequences its evaluation uses

@@ -164,8 +164,6 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
   for (int m = 0; m < modules && s.checkpoints.module_every_phases > 0; ++m)
     state.module_checkpoint.push_back({0, state.store ? std::make_shared<const engine::ModuleStore::ModuleState>(state.store->save(m)) : nullptr});
   if (!s.checkpoints.storage.empty()) state.storage_host = host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
-  // The base model's pre-training counts in simulated time and compute, on the first worker's host.
-  state.start_time = ctx.start_time;  // the warm start (the base model) is pre-trained by then
 }
 
 }  // namespace dipaco::sim

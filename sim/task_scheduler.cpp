@@ -45,7 +45,7 @@ void TaskScheduler::run() {
   by_home_.assign(static_cast<size_t>(state_.workers), {});
   idle_.assign(static_cast<size_t>(state_.workers), 0);
   for (auto* h : ctx_.worker_hosts) all_down_for_good_at_ = std::max(all_down_for_good_at_, state_.failure_plan.down_for_good_at(h));
-  s4u::this_actor::sleep_until(state_.start_time);
+  s4u::this_actor::sleep_until(ctx_.start_time);
   last_alive_ = now();
   open_phase(1);
   // Messages flow as soon as they are sent and are taken as they arrive (sim/inbox.hpp): a phase
@@ -276,7 +276,7 @@ void DipacoWorker::run() {
       st.deaths.push_back({w, st.incarnation[static_cast<size_t>(w)]});
     });
   }
-  s4u::this_actor::sleep_until(state_.start_time);
+  s4u::this_actor::sleep_until(ctx_.start_time);
   SchedulerMessage request{SchedulerMessage::Request, worker_, me};
   while (true) {
     send_and_wait(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,

@@ -52,6 +52,13 @@ inline double json_number(const std::string& json, const std::string& key) {
   return std::stod(m[1]);
 }
 
+// A time as metrics.csv's sim_time_s prints it: six decimals.
+inline std::string csv_time(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", seconds);
+  return buf;
+}
+
 // A fresh temporary directory for one test's run; the process id keeps concurrent suites (two
 // checkouts tested at once) out of each other's way.
 inline std::filesystem::path out_dir(const std::string& name) {

@@ -24,12 +24,6 @@ using e2e::slurp;
 const std::string kTiny = kSource + "/tests/scenarios/tiny-diloco.yaml";
 const std::string kTiming = kSource + "/tests/scenarios/timing-1gbps.yaml";
 
-// metrics.csv's sim_time_s: six decimals.
-std::string fmt_six(double seconds) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", seconds);
-  return buf;
-}
 
 }  // namespace
 
@@ -199,7 +193,7 @@ TEST(EndToEnd, WarmStartIsPretrainedOnceCachedAndReusedByOtherSeeds) {
   // is better than a fresh one.
   const double start = json_number(slurp(a / "summary.json"), "start_time_s");
   EXPECT_GT(start, 0.0);
-  EXPECT_EQ(first_row(a).rfind(fmt_six(start) + ",0,all,", 0), 0u) << first_row(a);
+  EXPECT_EQ(first_row(a).rfind(e2e::csv_time(start) + ",0,all,", 0), 0u) << first_row(a);
   ASSERT_EQ(run("run " + kTinyText + " " + flags + " --no-report --out " + cold.string()).rc, 0);
   const auto val_loss = [](const std::string& row) {  // column 8 of sim_time_s,outer_step,path,...,val_loss
     std::stringstream ls(row);
