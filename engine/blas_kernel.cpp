@@ -25,10 +25,13 @@ std::string lower(std::string s) {
   return s;
 }
 
-// OpenBLAS's symbols, if the BLAS this process loaded is OpenBLAS (else libblas.so.3 may be netlib's).
+// OpenBLAS's symbols, if the system BLAS is OpenBLAS (else libblas.so.3 may be netlib's). LibTorch
+// links libblas.so.3 but is itself loaded only when something trains (engine/trainer.cpp), so the
+// library is loaded here, early, as LibTorch will find it: the kernel is fixed at this first load.
 std::string openblas_string(const char* symbol) {
+  static void* const blas = dlopen("libblas.so.3", RTLD_NOW | RTLD_GLOBAL);
   using Fn = char* (*)();
-  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, symbol));
+  auto fn = blas ? reinterpret_cast<Fn>(dlsym(blas, symbol)) : nullptr;
   const char* s = fn ? fn() : nullptr;
   return s ? std::string(s) : std::string();
 }

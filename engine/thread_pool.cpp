@@ -4,11 +4,14 @@
 #include <atomic>
 #include <exception>
 
-#include "engine/trainer.hpp"
+#include "engine/trainer_backend.hpp"
 
 namespace dipaco::engine {
 
 ThreadPool::ThreadPool(int threads) {
+  // Its threads compute with LibTorch (init_compute_thread): load it here, where a failure is an
+  // exception for the caller rather than std::terminate in a pool thread.
+  trainer_backend();
   for (int i = 0; i < std::max(threads, 1); ++i) threads_.emplace_back([this] { loop(); });
 }
 

@@ -70,6 +70,22 @@ TEST(Compute, AWeakerKernelIsReplacedByRunningOnceMore) {
   EXPECT_EQ(json_string(s, "blas_kernel_replaced"), "Prescott") << s;
 }
 
+TEST(Compute, LibTorchIsLoadedOnlyWhenSomethingTrains) {
+  // The dynamic loader's own log (LD_DEBUG=files) lists every library the process opens.
+  auto loads_torch = [](const std::string& args, const std::string& name) {
+    const auto dir = out_dir(name);
+    const auto r = run("run " + args + " --out " + dir.string(), "LD_DEBUG=files");
+    EXPECT_EQ(r.rc, 0) << r.output;
+    return r.output.find("libtorch_cpu.so") != std::string::npos;
+  };
+  EXPECT_FALSE(loads_torch(kTinyTimingOnly, "lazy-timing-only"));
+  EXPECT_TRUE(loads_torch(kTinyShort, "lazy-training"));
+  // And --help, or a bad flag, answers without it.
+  const auto help = run("--help", "LD_DEBUG=files");
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_EQ(help.output.find("libtorch_cpu.so"), std::string::npos);
+}
+
 TEST(Compute, Bf16GivesIdenticalMetricsForAnyThreadCount) {
   const auto& cpu = dipaco::engine::cpu_features();
   if (!cpu.amx_bf16 && !cpu.avx512_bf16) GTEST_SKIP() << "no bf16 instructions: precision bf16 is refused here";

@@ -33,6 +33,23 @@ TEST(Model, ParameterCountMatchesTheArchitecture) {
   EXPECT_EQ(param_count(cfg), v * d + t * d + cfg.blocks * block + 2 * d);
 }
 
+TEST(Model, ParamLayoutsClosedFormIsTorchsNamedParameters) {
+  // param_layout() is computed without torch, so that timing-only runs never load it.
+  for (const auto& cfg : {small(), ModelConfig{4096, 128, 4, 4, 128}, ModelConfig{50, 8, 2, 1, 3}}) {
+    Gpt gpt(cfg);
+    const auto layout = param_layout(cfg);
+    const auto named = gpt->named_parameters();
+    ASSERT_EQ(layout.size(), named.size());
+    int64_t offset = 0;
+    for (size_t i = 0; i < layout.size(); ++i) {
+      EXPECT_EQ(layout[i].name, named[i].key());
+      EXPECT_EQ(layout[i].numel, named[i].value().numel()) << layout[i].name;
+      EXPECT_EQ(layout[i].offset, offset) << layout[i].name;
+      offset += named[i].value().numel();
+    }
+  }
+}
+
 TEST(Model, AttentionIsCausal) {
   torch::NoGradGuard no_grad;
   torch::Tensor flat;
