@@ -49,6 +49,7 @@
 #include "sim/run_context.hpp"
 #include "sim/sync_actors.hpp"
 #include "sim/trace_recorder.hpp"
+#include "sim/transfer.hpp"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_sim, "dipaco-sim setup and outputs");
 
@@ -488,6 +489,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   // libsimgrid does not export s4u::Comm::on_start.)
   s4u::Activity::on_completion_cb([&ctx](const s4u::Activity&) { ++ctx.simulated_events; });
   engine.run();
+  release_comms_of_killed_actors();
   for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, SIG_DFL);  // past SimGrid's solver: not its failure
   std::string error = ctx.error;
   if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include "sim/actor_guard.hpp"
@@ -109,6 +110,19 @@ const s4u::Link* down_link(const s4u::Host* from, const s4u::Host* to) {
 }
 
 // ---------------------------------------------------------------- retried transfers
+
+namespace {
+std::vector<s4u::CommPtr>& comms_of_killed_actors() {
+  static std::vector<s4u::CommPtr> comms;
+  return comms;
+}
+}  // namespace
+
+Transfer::~Transfer() {
+  if (comm_ && std::uncaught_exceptions() > 0) comms_of_killed_actors().push_back(std::move(comm_));
+}
+
+void release_comms_of_killed_actors() { comms_of_killed_actors().clear(); }
 
 Transfer Transfer::message(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes,
                            std::function<void(void*)> discard) {

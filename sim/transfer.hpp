@@ -34,6 +34,12 @@ simgrid::s4u::CommPtr pull_async(RunContext& ctx, simgrid::s4u::Host* from, simg
 // The first link of the route from `from` to `to` that is off now, or null.
 const simgrid::s4u::Link* down_link(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
 
+// SimGrid's ~Comm prints a warning and a backtrace when the last reference to a communication still
+// in flight goes (and resolving that backtrace's symbols costs 0.1 s). A killed actor's
+// communications are cancelled by its cleanup, after its stack has unwound, so the references its
+// stack held are kept until this is called, after Engine::run(): then they go silently.
+void release_comms_of_killed_actors();
+
 // A message or pull that wait_all() issues again after a link failure.
 class Transfer {
  public:
@@ -43,10 +49,19 @@ class Transfer {
                           std::function<void(void*)> discard);
   static Transfer pull(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
 
+  Transfer(const Transfer&) = default;
+  Transfer& operator=(const Transfer&) = default;
+  Transfer(Transfer&&) noexcept = default;
+  Transfer& operator=(Transfer&&) noexcept = default;
+  // An actor killed at the end of the simulation (or by a failure) unwinds with its transfer still
+  // in flight: the transfer is then kept until release_comms_of_killed_actors().
+  ~Transfer();
+
   bool failed() const { return state_ == Failed; }
   const std::string& why() const { return why_; }  // why it failed for good
 
  private:
+  Transfer() = default;
   friend void wait_all(RunContext& ctx, std::vector<Transfer>& transfers);
   enum State { Running, BackingOff, Done, Failed };
   void attempt(RunContext& ctx);  // starts an attempt, unless the route is down
