@@ -331,6 +331,8 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "fidelity"))
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--smoke", action="store_true", help="tiny runs of two trends into a temporary folder, twice (resume)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: the report from the finished runs, the others listed as not run (missing)")
     args = p.parse_args()
 
     binary = os.path.join(args.build, "dipaco-sim")
@@ -354,7 +356,7 @@ def main():
     failed = []
     done = fresh = 0
     spent = 0.0
-    for attempt in range(2 if args.smoke else 1):  # the smoke test runs twice: the second must run nothing
+    for attempt in range(0 if args.report_only else 2 if args.smoke else 1):  # smoke: the second pass must run nothing
         ran = 0
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             futures = [pool.submit(run_one, binary, key, s, d) for (key, s), d in sorted(jobs.items(), key=lambda kv: kv[1])]
@@ -386,13 +388,18 @@ def main():
         rows.append((t, values, verdict, lines))
 
     out = sys.stdout
+    total = 0.0  # every finished run's own clock (summary.json real_seconds), this pass or earlier ones
+    for d in jobs.values():
+        if os.path.exists(os.path.join(d, "summary.json")):
+            with open(os.path.join(d, "summary.json")) as f:
+                total += float(json.load(f).get("real_seconds") or 0.0)
     print("# Fidelity: the papers' trends at dipaco-sim's scale\n", file=out)
     print("Written by `scripts/fidelity.py%s` at commit %s on %s (%d CPUs), %s. %d trends, %d seeds each: "
           "**%d reproduced, %d contradicted, %d inconclusive** (95 %% confidence). %d runs, %d of them run now "
-          "(%.0f s of run time, %.0f s wall)%s.\n"
+          "(%.0f s of run time, %.0f s wall)%s. All finished runs together took %.1f h of run time at one thread each.\n"
           % (" --smoke" if args.smoke else "", commit(), cpu_name(), os.cpu_count() or 1, time.strftime("%Y-%m-%d"),
              len(trends), args.seeds, counts["reproduced"], counts["contradicted"], counts["inconclusive"], len(jobs), fresh,
-             spent, time.time() - began, "" if args.smoke else "; the others were already in `%s`" % os.path.relpath(args.out, ROOT)),
+             spent, time.time() - began, "" if args.smoke else "; the others were already in `%s`" % os.path.relpath(args.out, ROOT), total / 3600),
           file=out)
     print("Each arm's value is the mean ± the half-width of its 95 %% confidence interval over seeds 1..%d of the final "
           "validation perplexity (T15: the routed perplexity as named; T17: simulated wall-clock in seconds). Arms share "
@@ -401,6 +408,9 @@ def main():
           file=out)
     for e in failed:
         print("- failed: %s\n" % e, file=out)
+    for d in sorted(d for d in jobs.values() if not os.path.exists(os.path.join(d, "summary.json"))):
+        if not any(d in e for e in failed):
+            print("- not run (missing): %s\n" % os.path.relpath(d, args.out), file=out)
     print("| trend | paper | ours (mean ± 95 % CI) | relation | verdict |\n|---|---|---|---|---|", file=out)
     for t, values, verdict, lines in rows:
         ours = "<br>".join("%s: %.2f ± %.2f" % ((name,) + summary([x for x in v if not math.isnan(x)])[1:])
