@@ -157,7 +157,7 @@ TRENDS = [
      "relation": ("all_less", [("product k-means", "k-means"), ("discriminative (EM after phase 4)", "k-means")])},
     {"id": "T15", "title": "Re-routing every 32 tokens at test time beats routing once",
      "paper": "16×16: once 12.39; every 128/64/32/16 tokens 11.48/11.38/11.31/11.26",
-     "arms": {"every 32 tokens": arm(DIPACO, "dipaco.reroute_every=32", metric="val_perplexity_routed_every"),
+     "arms": {"every 32 tokens": arm(DIPACO, "dipaco.reroute_every=32", metric="val_perplexity_rerouted"),
               "once": arm(DIPACO, "dipaco.reroute_every=32", metric="val_perplexity_routed_once")},
      "relation": ("less", "every 32 tokens", "once")},
     {"id": "T16", "title": "√P outer-gradient rescaling helps",
@@ -298,7 +298,7 @@ def judge(trend, values):
         diffs = [rel(y0, y1) - rel(x0, x1) for x0, x1, y0, y1 in zip(values[a1], values[b1], values[a0], values[b0])]
         v, mean, ci = side([-d for d in diffs])
         lines.append("gap(%s) − gap(%s), gap = DiLoCo / DP − 1: %+.2f %% ± %.2f %% (negative: it shrinks): %s"
-                     % (a1, a0, -100 * mean, 100 * ci, v))
+                     % (a1, a0, 100 * mean, 100 * ci, v))
         verdicts.append(v)
     return combine(verdicts), lines
 
@@ -409,7 +409,12 @@ def main():
     for e in failed:
         print("- failed: %s\n" % e, file=out)
     for d in sorted(d for d in jobs.values() if not os.path.exists(os.path.join(d, "summary.json"))):
-        if not any(d in e for e in failed):
+        if any(d in e for e in failed):
+            continue
+        log_lines = open(d + ".log").read().strip().splitlines() if os.path.exists(d + ".log") else []
+        if log_lines:  # it ran in an earlier pass and failed: its last line says why
+            print("- failed in an earlier pass: %s: %s\n" % (os.path.relpath(d, args.out), log_lines[-1]), file=out)
+        else:
             print("- not run (missing): %s\n" % os.path.relpath(d, args.out), file=out)
     print("| trend | paper | ours (mean ± 95 % CI) | relation | verdict |\n|---|---|---|---|---|", file=out)
     for t, values, verdict, lines in rows:
