@@ -6,7 +6,6 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
-#include <random>
 #include <stdexcept>
 
 #include "engine/model.hpp"
