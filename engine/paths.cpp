@@ -71,13 +71,14 @@ std::string PathStructure::module_name(int module) const {
   const int segment = segment_of_module(module);
   int first = 0;
   for (int s = 0; s < segment; ++s) first += modules_in_segment(s);
+  if (levels.empty()) return "model";
   if (segment == 0) return share_embeddings ? "shared" : "embed.P" + std::to_string(module - first);
   return "L" + std::to_string(segment - 1) + ".M" + std::to_string(module - first);
 }
 
 PathLayout::PathLayout(const ModelConfig& path_model, const PathStructure& structure) : structure_(structure) {
-  if (structure.levels.empty()) throw std::invalid_argument("a path structure needs at least one level");
-  if (structure.total_blocks() != path_model.blocks)
+  // No levels: the whole model is one module (DiLoCo and the synchronous baseline).
+  if (!structure.levels.empty() && structure.total_blocks() != path_model.blocks)
     throw std::invalid_argument("levels hold " + std::to_string(structure.total_blocks()) + " blocks but the model has " +
                                 std::to_string(path_model.blocks));
   // Level of each block.
@@ -87,7 +88,7 @@ PathLayout::PathLayout(const ModelConfig& path_model, const PathStructure& struc
   ranges_.assign(static_cast<size_t>(structure.segments()), {});
   for (const auto& slice : param_layout(path_model)) {
     int segment = 0;
-    if (slice.name.rfind("blocks.", 0) == 0) {
+    if (!structure.levels.empty() && slice.name.rfind("blocks.", 0) == 0) {
       const int block = std::stoi(slice.name.substr(7, slice.name.find('.', 7) - 7));
       segment = level_of_block[static_cast<size_t>(block)] + 1;
     }

@@ -27,7 +27,8 @@ struct PathStructure {
 
   int total_blocks() const;
   int paths() const;  // Π K_l over the shared levels
-  // Segment 0 holds the embeddings and final norm; segment l + 1 holds level l's blocks.
+  // Segment 0 holds the embeddings and final norm; segment l + 1 holds level l's blocks. With no
+  // levels, segment 0 is the whole model: one module, one path (DiLoCo, synchronous DP).
   int segments() const { return static_cast<int>(levels.size()) + 1; }
   int modules_in_segment(int segment) const;
   int module_count() const;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "sim/actor_guard.hpp"
+#include "sim/algorithm_policy.hpp"
 #include "sim/dipaco_messages.hpp"
 #include "sim/discriminative.hpp"
 #include "sim/inbox.hpp"
@@ -62,9 +63,7 @@ void DipacoExecutor::run() {
   for (int phase = first; phase <= s.algorithm.outer_steps; ++phase) {
     size_t expected = 0;  // the tasks through this module that train this phase
     for (int t : through) expected += state_.active(s, t, phase) ? 1 : 0;
-    const size_t needed = s.dipaco.phase_policy == PhasePolicy::Quorum
-                              ? std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)))
-                              : expected;
+    const size_t needed = contributions_needed(s, expected);
     const double deadline = s.dipaco.phase_policy == PhasePolicy::Deadline ? s4u::Engine::get_clock() + s.dipaco.deadline_s : -1.0;
     // Online averaging: a running weighted sum, updated as each task's version arrives (arrival
     // order is the simulation's, so it is the same on every run).
@@ -226,6 +225,20 @@ void record_dipaco_phase(RunContext& ctx, DipacoState& state, int phase) {
     }
     for (size_t p = 0; p < sum.size(); ++p)
       if (count[p] > 0) losses[p] = sum[p] / count[p];
+  }
+  if (state.policy.whole_model_rows) {  // one module, the whole model: one row, no routing
+    std::optional<double> loss;
+    if (it != state.phases.end() && !it->second.task_loss.empty()) {
+      double sum = 0.0, weight = 0.0;
+      for (const auto& [task, l] : it->second.task_loss) {
+        const double w = state.policy.weighted_train_loss ? state.tasks[static_cast<size_t>(task)].weight : 1.0;
+        sum += w * l;
+        weight += w;
+      }
+      loss = sum / weight;
+    }
+    ctx.record(phase, loss, ctx.training ? recipes[0].segments[0] : nullptr);
+    return;
   }
   ctx.record_routed(phase, recipes, state.validation_ids, losses, state.shard_sizes);
   if (!ctx.training) return;

@@ -17,12 +17,14 @@
 #include "engine/linear_router.hpp"
 #include "engine/paths.hpp"
 #include "reports/ledger.hpp"
+#include "sim/algorithm_policy.hpp"
 #include "sim/failures.hpp"
 #include "sim/run_context.hpp"
 
 namespace dipaco::sim {
 
 struct DipacoState {
+  AlgorithmPolicy policy;  // what the algorithm decides (sim/algorithm_policy.hpp)
   engine::PathStructure structure;
   std::unique_ptr<engine::PathLayout> layout;
   std::unique_ptr<engine::ModuleStore> store;  // null without training
@@ -105,11 +107,32 @@ struct DipacoState {
     int worker = 0, incarnation = 0;
   };
   std::vector<Death> deaths;               // pushed by dying workers, drained by the scheduler
+  // Per worker: the (task, phase, attempt) whose uploads it completed last. A replica of a static
+  // assignment does not report it (its phase's closing does), so a death after it loses nothing.
+  std::vector<std::tuple<int, int, int>> uploaded;
   bool finished = false;                   // the last phase closed: workers' deaths no longer count
   double lost_compute_s = 0.0, lost_flops = 0.0;
   int64_t reexecutions = 0, dropped_gradients = 0, late_results = 0, skipped_tasks = 0;
   std::vector<reports::LedgerRow> ledger;
   void log(reports::LedgerEvent e, int phase, int module, int task, int attempt, int worker, int included = 0, int expected = 0);
+
+  // The ring (synchronous DP): each rank's progress, which survives the worker running it, so that
+  // a replacement resumes where it stopped; and per interval of τ steps, rank 0's real training.
+  struct RingProgress {
+    int step = 0;      // global inner step the rank is in
+    int received = 0;  // ring messages of this step received
+  };
+  std::vector<RingProgress> ring;                   // per rank (task)
+  std::vector<simgrid::s4u::Host*> ring_host;       // per rank: where it runs now
+  struct RingInterval {
+    int finished = 0;  // ranks done with it; the last one records its row
+    std::shared_future<engine::TrainResult> job;  // rank 0's real training of it; invalid without training
+    std::optional<double> loss;                     // rank 0's, once it finished the interval
+    std::shared_ptr<const engine::ParamVector> params;
+  };
+  std::map<int, RingInterval> ring_intervals;
+  std::shared_ptr<const engine::ParamVector> ring_params;  // after the last finished interval
+  engine::AdamState ring_adam;
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {

@@ -78,6 +78,7 @@ void assign_path_data(const Scenario& s, RunContext& ctx, DipacoState& state, co
 
 void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
   const std::string file = s.file.string();
+  state.policy = policy_for(s);
   state.structure = {s.dipaco.levels, s.dipaco.share_embeddings};
   state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
   const auto& st = state.structure;
@@ -100,25 +101,11 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     throw ScenarioError(fmt::format("{}: key 'dipaco.inner_state': 'path' keeps AdamW moments for each of the {} tasks, which "
                                     "needs one worker per task; with dipaco.workers: {} use 'module' or 'reset'",
                                     file, tasks, workers));
-  ctx.worker_hosts.clear();
-  for (int w = 0; w < workers; ++w) ctx.worker_hosts.push_back(hosts[static_cast<size_t>(w) % hosts.size()]);
-  // The backup pool: after the primary workers, so that dispatch (in worker order) serves them last.
-  for (size_t b = 0; b < s.dipaco.backup_workers.size(); ++b) {
-    auto* h = host_by_name(s.dipaco.backup_workers[b], fmt::format("dipaco.backup_workers[{}]", b), file);
-    if (std::find(hosts.begin(), hosts.end(), h) != hosts.end() || h->get_name() == s.outer_host)
-      throw ScenarioError(fmt::format("{}: key 'dipaco.backup_workers[{}]': '{}' already runs a primary worker or the scheduler; "
-                                      "give the backup pool hosts of its own", file, b, h->get_name()));
-    ctx.worker_hosts.push_back(h);
-  }
-  state.primary_workers = workers;
-  state.workers = static_cast<int>(ctx.worker_hosts.size());
-  state.running.assign(static_cast<size_t>(state.workers), {});
-  state.incarnation.assign(static_cast<size_t>(state.workers), 0);
+  place_workers(s, ctx, state, hosts, workers);
   for (int t = 0; t < tasks; ++t) {
     state.tasks.push_back({t / replicas, t % workers, nullptr, 1.0});
     state.task_hosts.push_back(ctx.worker_hosts[static_cast<size_t>(t % workers)]);
   }
-  ctx.compute_seconds.assign(static_cast<size_t>(state.workers), 0.0);
 
   std::vector<std::vector<int64_t>> train_ids(static_cast<size_t>(paths)), val_ids(static_cast<size_t>(paths));
   if (ctx.training) {
@@ -135,12 +122,7 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
   assign_path_data(s, ctx, state, train_ids, val_ids);
 
   const int modules = st.module_count();
-  state.tasks_through_module.assign(static_cast<size_t>(modules), {});
-  for (size_t t = 0; t < state.tasks.size(); ++t)
-    for (int m : st.modules_of(state.tasks[t].path)) state.tasks_through_module[static_cast<size_t>(m)].push_back(static_cast<int>(t));
-  for (int m = 0; m < modules; ++m)
-    state.module_bytes.push_back(ctx.cost.message_bytes * static_cast<double>(state.layout->module_params(m)) /
-                                 static_cast<double>(state.layout->path_params()));
+  index_modules(ctx, state);
 
   const auto& pinned = s.dipaco.executor_hosts;
   if (!pinned.empty() && pinned.size() != 1 && static_cast<int>(pinned.size()) != modules)
@@ -158,12 +140,97 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
     state.executor_hosts.push_back(graph.first_host[static_cast<size_t>(best_datacentre(graph, users, state.module_bytes[static_cast<size_t>(m)]))]);
   }
   state.scheduler_host = ctx.outer_host;
+  init_module_state(s, state);
+}
+
+void setup_diloco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+  state.policy = policy_for(s);
+  // One module, the whole model, trained by k replicas: one task per placement.workers host, on
+  // that worker's shard (data.sharding), its modules sent with the task from the outer host, where
+  // the scheduler and the outer optimiser (the module's executor) run.
+  state.structure = {{}, true};
+  state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
+  const int k = static_cast<int>(hosts.size());
+  place_workers(s, ctx, state, hosts, k);
+  int64_t sequences = 0;
+  for (int t = 0; t < k; ++t) {
+    const auto i = static_cast<size_t>(t);
+    state.tasks.push_back({0, t, ctx.training ? ctx.shards[i] : nullptr, ctx.training ? ctx.shard_weights[i] : 1.0});
+    state.task_hosts.push_back(ctx.worker_hosts[i]);
+    sequences += ctx.training ? static_cast<int64_t>(ctx.shards[i]->size()) : 0;
+  }
+  state.shard_sizes = {sequences};
+  state.validation_ids = {{}};  // whole-model rows evaluate data.eval_sequences (RunContext::record)
+  if (ctx.training) state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, s.outer);
+  index_modules(ctx, state);
+  state.executor_hosts = {ctx.outer_host};
+  state.scheduler_host = ctx.outer_host;
+  init_module_state(s, state);
+}
+
+void setup_sync(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+  // k ranks of the whole model, each on its worker's shard; no executors (the ring is the
+  // exchange); the scheduler on placement.outer only re-assigns the ranks of preempted workers.
+  state.policy = policy_for(s);
+  state.structure = {{}, true};
+  state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
+  const int k = static_cast<int>(hosts.size());
+  place_workers(s, ctx, state, hosts, k);
+  for (int t = 0; t < k; ++t) {
+    const auto i = static_cast<size_t>(t);
+    state.tasks.push_back({0, t, ctx.training ? ctx.shards[i] : nullptr, ctx.training ? ctx.shard_weights[i] : 1.0});
+    state.task_hosts.push_back(ctx.worker_hosts[i]);
+  }
+  state.ring.assign(static_cast<size_t>(k), {});
+  state.ring_host = state.task_hosts;
+  if (ctx.training) {
+    state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, s.outer);
+    state.ring_params = std::make_shared<const engine::ParamVector>(ctx.initial_params);
+  }
+  index_modules(ctx, state);
+  state.scheduler_host = ctx.outer_host;
+  init_module_state(s, state);
+}
+
+void place_workers(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts, int workers) {
+  const std::string file = s.file.string();
+  ctx.worker_hosts.clear();
+  for (int w = 0; w < workers; ++w) ctx.worker_hosts.push_back(hosts[static_cast<size_t>(w) % hosts.size()]);
+  // The backup pool: after the primary workers, so that dispatch (in worker order) serves them last.
+  for (size_t b = 0; b < s.dipaco.backup_workers.size(); ++b) {
+    auto* h = host_by_name(s.dipaco.backup_workers[b], fmt::format("dipaco.backup_workers[{}]", b), file);
+    if (std::find(hosts.begin(), hosts.end(), h) != hosts.end() || h->get_name() == s.outer_host)
+      throw ScenarioError(fmt::format("{}: key 'dipaco.backup_workers[{}]': '{}' already runs a primary worker or the scheduler; "
+                                      "give the backup pool hosts of its own", file, b, h->get_name()));
+    ctx.worker_hosts.push_back(h);
+  }
+  state.primary_workers = workers;
+  state.workers = static_cast<int>(ctx.worker_hosts.size());
+  state.running.assign(static_cast<size_t>(state.workers), {});
+  state.incarnation.assign(static_cast<size_t>(state.workers), 0);
+  state.uploaded.assign(static_cast<size_t>(state.workers), {-1, 0, 0});
+  ctx.compute_seconds.assign(static_cast<size_t>(state.workers), 0.0);
+}
+
+void index_modules(const RunContext& ctx, DipacoState& state) {
+  const auto& st = state.structure;
+  const int modules = st.module_count();
+  state.tasks_through_module.assign(static_cast<size_t>(modules), {});
+  for (size_t t = 0; t < state.tasks.size(); ++t)
+    for (int m : st.modules_of(state.tasks[t].path)) state.tasks_through_module[static_cast<size_t>(m)].push_back(static_cast<int>(t));
+  for (int m = 0; m < modules; ++m)
+    state.module_bytes.push_back(ctx.cost.message_bytes * static_cast<double>(state.layout->module_params(m)) /
+                                 static_cast<double>(state.layout->path_params()));
+}
+
+void init_module_state(const Scenario& s, DipacoState& state) {
+  const int modules = state.structure.module_count();
   state.module_epoch.assign(static_cast<size_t>(modules), 0);
   state.module_recovering.assign(static_cast<size_t>(modules), 0);
   state.module_phase.assign(static_cast<size_t>(modules), 1);
   for (int m = 0; m < modules && s.checkpoints.module_every_phases > 0; ++m)
     state.module_checkpoint.push_back({0, state.store ? std::make_shared<const engine::ModuleStore::ModuleState>(state.store->save(m)) : nullptr});
-  if (!s.checkpoints.storage.empty()) state.storage_host = host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
+  if (!s.checkpoints.storage.empty()) state.storage_host = host_by_name(s.checkpoints.storage, "checkpoints.storage", s.file.string());
 }
 
 }  // namespace dipaco::sim

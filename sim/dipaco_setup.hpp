@@ -1,5 +1,5 @@
-// DiPaCo's setup before the simulation starts: structure, routing (base model + k-means), tasks and
-// their workers, shards, and executor placement.
+// The task infrastructure's setup before the simulation starts. DiPaCo: structure, routing (base
+// model + k-means), tasks and their workers, shards, and executor placement. DiLoCo: one module.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,18 @@ class Host;
 namespace dipaco::sim {
 
 void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<simgrid::s4u::Host*>& hosts);
+// DiLoCo: the whole model as one module on placement.outer, one task per worker on its own shard.
+void setup_diloco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<simgrid::s4u::Host*>& hosts);
+
+// Synchronous DP: the whole model on k ranks that all-reduce every step over a ring.
+void setup_sync(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<simgrid::s4u::Host*>& hosts);
+
+// The pieces they share: `workers` primary workers cycling over `hosts`, then the backup pool;
+// which tasks go through each module and each module's message size; the executors' state and the
+// checkpoint store.
+void place_workers(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<simgrid::s4u::Host*>& hosts, int workers);
+void index_modules(const RunContext& ctx, DipacoState& state);
+void init_module_state(const Scenario& s, DipacoState& state);
 
 // Gives each path its data: its training sequences (less every k-th for early stopping) split over
 // its replicas' tasks, and its evaluation sample of `val_ids`. Throws ScenarioError when a path

@@ -1,7 +1,8 @@
 // Host failures as SimGrid state profiles, drawn before the run starts so that a seed fixes them:
 // a rate model (MTBF/MTTR, exponential or Weibull, per host or per datacentre), whole-datacentre
-// outages, and trace files in SimGrid's profile format. Only preemptible hosts (workers that run
-// no executor and no scheduler) get profiles: executor recovery is not simulated yet.
+// outages, and trace files in SimGrid's profile format. Only preemptible hosts get profiles: worker
+// and backup hosts that run no executor, the scheduler or the checkpoint store, plus the executors'
+// hosts with failures.executors_fail (they recover from their module checkpoints).
 #pragma once
 
 #include <cstdint>

@@ -73,9 +73,10 @@ void write_inspection(const RunContext& ctx, const DipacoState& state, const std
   for (int m = 0; m < st.module_count(); ++m) {
     std::string paths;
     for (int p : st.paths_through(m)) paths += (paths.empty() ? "" : " ") + std::to_string(p);
-    auto* host = state.executor_hosts[static_cast<size_t>(m)];
-    out << fmt::format("  {:<10} {:<12} {:<10} {:>10} {:>12.4g}  [{}]\n", st.module_name(m), host->get_name(),
-                       datacentre_of(host), layout.module_params(m), state.module_bytes[static_cast<size_t>(m)], paths);
+    // Synchronous DP has no executor: its ranks all-reduce over a ring.
+    auto* host = state.executor_hosts.empty() ? nullptr : state.executor_hosts[static_cast<size_t>(m)];
+    out << fmt::format("  {:<10} {:<12} {:<10} {:>10} {:>12.4g}  [{}]\n", st.module_name(m), host ? host->get_name() : "(ring)",
+                       host ? datacentre_of(host) : "-", layout.module_params(m), state.module_bytes[static_cast<size_t>(m)], paths);
   }
   out << "tasks (path, host, datacentre):\n";
   for (size_t t = 0; t < state.tasks.size(); ++t) {
@@ -87,7 +88,13 @@ void write_inspection(const RunContext& ctx, const DipacoState& state, const std
   const auto g = datacentre_graph();
   const auto wan = wan_links(g);
   std::map<std::string, double> bytes;
-  for (int m = 0; m < st.module_count(); ++m)
+  const size_t k = state.tasks.size();
+  if (state.executor_hosts.empty())  // the ring: τ all-reduces, each 2(k-1) chunks of 1/k from a rank to the next
+    for (size_t t = 0; t < k && k > 1; ++t)
+      for (auto* l : route(state.task_hosts[t], state.task_hosts[(t + 1) % k]))
+        if (wan.count(l->get_name()))
+          bytes[l->get_name()] += ctx.scenario.algorithm.tau * 2.0 * static_cast<double>(k - 1) / static_cast<double>(k) * state.module_bytes[0];
+  for (int m = 0; m < static_cast<int>(state.executor_hosts.size()); ++m)
     for (int t : state.tasks_through_module[static_cast<size_t>(m)])
       for (auto* l : route(state.task_hosts[static_cast<size_t>(t)], state.executor_hosts[static_cast<size_t>(m)]))
         if (wan.count(l->get_name())) bytes[l->get_name()] += 2 * state.module_bytes[static_cast<size_t>(m)];

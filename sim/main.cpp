@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 the run failed, 2 bad input (flag, scenario, platform).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,7 +34,7 @@ std::string default_out_dir(const std::filesystem::path& scenario) {
 int check_run(const std::filesystem::path& dir) {
   std::ifstream events(dir / "events.csv"), scenario(dir / "scenario.yaml");
   if (!events || !scenario) {
-    std::cerr << "dipaco-sim: error: " << dir.string() << ": no events.csv and scenario.yaml (give a DiPaCo run directory)\n";
+    std::cerr << "dipaco-sim: error: " << dir.string() << ": no events.csv and scenario.yaml (give the directory of a diloco or dipaco run)\n";
     return 2;
   }
   std::stringstream text, yaml;
@@ -41,7 +42,9 @@ int check_run(const std::filesystem::path& dir) {
   yaml << scenario.rdbuf();
   try {
     const auto rows = dipaco::reports::parse_ledger_csv(text.str());
-    const bool wait_all = yaml.str().find("phase_policy: wait_all") != std::string::npos;
+    // The resolved scenario names its phase policy: wait_all runs must have heard from every task.
+    const YAML::Node policy = YAML::Load(yaml.str())["dipaco"]["phase_policy"];
+    const bool wait_all = !policy || policy.as<std::string>() == "wait_all";
     const auto bad = dipaco::reports::check_ledger(rows, wait_all);
     for (const auto& b : bad) std::cout << "violation: " << b << "\n";
     fmt::print("{}: {} ledger rows, {} violations\n", (dir / "events.csv").string(), rows.size(), bad.size());
@@ -57,7 +60,7 @@ int check_run(const std::filesystem::path& dir) {
 int main(int argc, char** argv) {
   dipaco::engine::select_blas_kernel(argv);  // may run this process again with the right kernel
   dipaco::engine::keep_freed_memory_for_reuse();
-  CLI::App app{"dipaco-sim: geo-distributed training (DiLoCo, synchronous data parallelism) simulated with SimGrid,\n"
+  CLI::App app{"dipaco-sim: geo-distributed training (DiLoCo, DiPaCo, synchronous data parallelism) simulated with SimGrid,\n"
                "with real LibTorch training inside the simulated hosts."};
   app.require_subcommand(1);
 
@@ -208,7 +211,7 @@ int main(int argc, char** argv) {
     fmt::print("simulated wall-clock {:.1f} s ({:.2f} h), WAN bytes {:.3g}\n", outcome.simulated_seconds,
                outcome.simulated_seconds / 3600.0, outcome.wan_bytes);
     fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}{}}}\n", outcome.out_dir.string(),
-               scenario.algorithm.name == dipaco::sim::Algorithm::Dipaco ? ",events.csv" : "", scenario.trace ? ",trace.json" : "");
+               scenario.algorithm.name != dipaco::sim::Algorithm::Sync ? ",events.csv" : "", scenario.trace ? ",trace.json" : "");
     if (!no_report) {
       std::cout << std::flush;
       try {

@@ -465,8 +465,8 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     s.failures.stall_s = f.real("stall_hours", s.failures.stall_s / 3600.0, 0.0, 1e9, false) * 3600.0;
     s.failures.horizon_s = f.real("horizon_hours", s.failures.horizon_s / 3600.0, 0.0, 1e9, false) * 3600.0;
     f.finish();
-    if ((s.failures.host_failures() || s.failures.drop_probability > 0) && s.algorithm.name != Algorithm::Dipaco)
-      f.fail(f.raw("drop_probability"), "preemption", "failures are simulated on the dipaco code path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)");
+    if (s.failures.drop_probability > 0 && s.algorithm.name == Algorithm::Sync)
+      f.fail(f.raw("drop_probability"), "drop_probability", "drops lose outer gradients, which sync does not have; set it to 0 or use diloco or dipaco");
   }
   {
     auto c = top.child("checkpoints");
@@ -476,8 +476,9 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     c.finish();
     if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.checkpoints.storage.empty())
       c.fail(root["checkpoints"], "storage", "is required when checkpoints are on (the host that stores them)");
-    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.algorithm.name != Algorithm::Dipaco)
-      c.fail(root["checkpoints"], "storage", "checkpoints are simulated on the dipaco code path; write DiLoCo as a dipaco level spec");
+    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.algorithm.name == Algorithm::Sync)
+      c.fail(root["checkpoints"], "storage", "sync needs no checkpoints: a preempted rank's replacement resumes the ring where it stopped "
+             "(sim/ring_allreduce.hpp); remove the checkpoints section or use diloco or dipaco");
     if (s.failures.executors_fail && s.checkpoints.module_every_phases == 0)
       c.fail(root["failures"], "module_every_phases",
              "failures.executors_fail needs module checkpoints to recover from: set checkpoints.module_every_phases (and storage)");

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <memory>
 #include <random>
+#include <set>
 
 #include <sys/resource.h>
 
@@ -32,7 +33,6 @@
 #include "reports/metrics_csv.hpp"
 #include "reports/summary_json.hpp"
 #include "sim/data_setup.hpp"
-#include "sim/diloco_actors.hpp"
 #include "sim/dipaco_actors.hpp"
 #include "sim/dipaco_setup.hpp"
 #include "sim/energy.hpp"
@@ -47,7 +47,6 @@
 #include "sim/observability.hpp"
 #include "sim/platform.hpp"
 #include "sim/run_context.hpp"
-#include "sim/sync_actors.hpp"
 #include "sim/trace_recorder.hpp"
 #include "sim/transfer.hpp"
 
@@ -166,6 +165,28 @@ std::string training_precision(const Scenario& s) {
   return fmt::format("{} ({})", s.inner.bf16 ? "bf16" : "fp32", engine::resolve_precision(s.precision, engine::cpu_features()).reason);
 }
 
+// What each worker's shard holds (one per DiLoCo or sync worker, one per DiPaCo task): its
+// sequences and how many of the corpus's domains they come from. Shows data.sharding at work.
+reports::JsonObject shards_json(const Scenario& s, const RunContext& ctx, const DipacoState* tasks) {
+  std::vector<std::shared_ptr<const engine::Shard>> shards = ctx.shards;
+  if (tasks && !tasks->tasks.empty() && tasks->tasks.front().shard) {
+    shards.clear();
+    for (const auto& t : tasks->tasks) shards.push_back(t.shard);
+  }
+  std::vector<int64_t> sequences, domains;
+  for (const auto& sh : shards) {
+    std::set<uint16_t> seen;
+    for (int64_t id : *sh) seen.insert(ctx.train_data->domain[static_cast<size_t>(id)]);
+    sequences.push_back(static_cast<int64_t>(sh->size()));
+    domains.push_back(static_cast<int64_t>(seen.size()));
+  }
+  reports::JsonObject j;
+  j.string("sharding", s.algorithm.name == Algorithm::Dipaco ? "routed" : to_string(s.data.sharding))
+      .integers("sequences", sequences)
+      .integers("domains", domains);
+  return j;
+}
+
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
                          const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco,
                          const std::optional<EarlyStopResult>& early_stop, const std::string& error,
@@ -211,7 +232,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .integer("vocab", s.model.vocab)
       .integer("train_sequences", ctx.train_data ? ctx.train_data->size() : 0)
       .integer("prefix_tokens", s.data.prefix_tokens);
-  if (dipaco && dipaco->layout) {
+  if (ctx.train_data) j.object("shards", shards_json(s, ctx, dipaco));
+  if (dipaco && dipaco->layout && !dipaco->policy.whole_model_rows) {
     int64_t total = 0;
     for (int m = 0; m < dipaco->structure.module_count(); ++m) total += dipaco->layout->module_params(m);
     j.integer("paths", dipaco->structure.paths())
@@ -227,6 +249,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       j.number("val_perplexity_early_stopped", std::exp(early_stop->loss))
           .integers("early_stopping_best_phase", std::vector<int64_t>(early_stop->best_phase.begin(), early_stop->best_phase.end()));
     }
+  }
+  if (dipaco && dipaco->layout) {
     if (dipaco->failure_plan.hosts.size() > 0 || s.failures.drop_probability > 0 || s.dipaco.phase_policy != PhasePolicy::WaitAll) {
       // Goodput: the flop of accepted work over all the flop spent, lost attempts included.
       double useful = 0.0;
@@ -343,9 +367,6 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   } catch (const ScenarioError& e) {
     throw ScenarioError(fmt::format("{}: key 'platform': {}", file, e.what()));
   }
-  if (traces.links_with("state_file") > 0 && s.algorithm.name != Algorithm::Dipaco)
-    throw ScenarioError(fmt::format("{}: key 'platform': link failures (state_file= on a link of {}) are simulated on the dipaco code "
-                                    "path; write DiLoCo as a dipaco level spec (see scenarios/diloco-4.yaml)", file, s.platform.string()));
   enable_energy_plugin();  // before the platform: it attaches to hosts as they are created
   try {
     engine.load_platform(s.platform.string());
@@ -355,8 +376,6 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   scale_wan_links(s, traces);
 
   if (o.inspect_only) {
-    if (s.algorithm.name != Algorithm::Dipaco)
-      throw ScenarioError(fmt::format("{}: key 'algorithm.name': inspect needs dipaco (dense and DiLoCo are dipaco level specs)", file));
     s.training = false;  // structure and placement only: no data, no training
   }
   // Hosts before data: a misspelled host should not wait for a tokenizer to train.
@@ -371,6 +390,13 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   for (size_t i = 0; i < s.worker_hosts.size(); ++i)
     worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
 
+  // Every other host the scenario names, also before any data: the setup after data preparation
+  // looks them up again, but a typo must cost seconds, not a tokenizer's training.
+  for (size_t i = 0; i < s.dipaco.executor_hosts.size(); ++i)
+    host_by_name(s.dipaco.executor_hosts[i], fmt::format("dipaco.executors[{}]", i), file);
+  for (size_t i = 0; i < s.dipaco.backup_workers.size(); ++i)
+    host_by_name(s.dipaco.backup_workers[i], fmt::format("dipaco.backup_workers[{}]", i), file);
+  if (!s.checkpoints.storage.empty()) host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
   validate_failures(s);
 
   // Data before the cost model: the tokenizer decides the vocabulary, and so the parameter count.
@@ -427,8 +453,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
                            training_precision(s).c_str());
 
   DipacoState dipaco;
-  if (s.algorithm.name == Algorithm::Dipaco) {
-    setup_dipaco(s, ctx, dipaco, worker_hosts);
+  {
+    if (s.algorithm.name == Algorithm::Dipaco) setup_dipaco(s, ctx, dipaco, worker_hosts);
+    else if (s.algorithm.name == Algorithm::Diloco) setup_diloco(s, ctx, dipaco, worker_hosts);
+    else setup_sync(s, ctx, dipaco, worker_hosts);
     if (o.inspect_only) {
       write_inspection(ctx, dipaco, o.out_dir, std::cout);
       RunOutcome out;
@@ -450,11 +478,11 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     for (int w = 0; w < dipaco.workers; ++w)
       s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], DipacoWorker(ctx, dipaco, w))
           ->set_auto_restart(true);
-    for (int m = 0; m < dipaco.structure.module_count(); ++m)
+    for (int m = 0; m < static_cast<int>(dipaco.executor_hosts.size()); ++m)
       s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
                          DipacoExecutor(ctx, dipaco, m))
           ->set_auto_restart(s.failures.executors_fail);
-    XBT_INFO("dipaco: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", dipaco.structure.paths(),
+    XBT_INFO("%s: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", to_string(s.algorithm.name), dipaco.structure.paths(),
              dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
              static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
   }
@@ -464,14 +492,6 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     // waits on it: every actor sleeps until ctx.start_time.
     s4u::Actor::create("pretraining", ctx.worker_hosts[0], [flops = ctx.cost.host_flops(s.pretrain_steps())] { s4u::this_actor::execute(flops); });
   }
-  auto sync_intervals = std::make_shared<SyncIntervals>();
-  for (int i = 0; i < s.workers() && s.algorithm.name != Algorithm::Dipaco; ++i) {
-    auto* host = ctx.worker_hosts[static_cast<size_t>(i)];
-    const auto name = fmt::format("worker-{}", i);
-    if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create(name, host, DilocoWorker(ctx, i));
-    else s4u::Actor::create(name, host, SyncWorker(ctx, i, sync_intervals));
-  }
-  if (s.algorithm.name == Algorithm::Diloco) s4u::Actor::create("outer", ctx.outer_host, DilocoOuter(ctx));
 
   std::unique_ptr<TraceRecorder> trace;
   if (s.trace) {
@@ -504,8 +524,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     rows.push_back(p.row);
     if (p.row.path < 0) overall.push_back(p.row);
   }
-  const bool is_dipaco = s.algorithm.name == Algorithm::Dipaco;
-  const auto early_stop = is_dipaco && error.empty() ? early_stopped_loss(dipaco, ctx) : std::nullopt;  // still needs the pool
+  const auto early_stop = error.empty() ? early_stopped_loss(dipaco, ctx) : std::nullopt;  // still needs the pool
   pool.reset();
   const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -516,9 +535,10 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     const auto& b = trace->breakdown();
     ctx.utilisation_breakdown = std::array<double, 4>{b.compute, b.communication, b.idle, b.down};
   }
-  if (is_dipaco) reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
-  reports::write_atomically(o.out_dir / "summary.json",
-                            summary_json(ctx, o, real_seconds, overall, is_dipaco ? &dipaco : nullptr, early_stop, error, energy));
+  // The ledger records phases' contributions; the ring of synchronous DP has none.
+  if (dipaco.policy.exchange == AlgorithmPolicy::Exchange::Executors)
+    reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
+  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, &dipaco, early_stop, error, energy));
   if (!error.empty()) throw std::runtime_error(fmt::format("{} (partial metrics in {})", error, o.out_dir.string()));
 
   RunOutcome out;

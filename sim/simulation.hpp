@@ -26,7 +26,8 @@ struct RunOutcome {
 };
 
 // Throws ScenarioError for bad input (platform, hosts, data sizes, SimGrid flags) and
-// std::runtime_error when the run itself fails. Outputs are written only when the run succeeded.
+// std::runtime_error when the run itself fails (no progress possible, a deadlock): its outputs are
+// still written, with summary.json's "error", so that the partial metrics can be read.
 RunOutcome run_scenario(Scenario scenario, const RunOptions& options);
 
 }  // namespace dipaco::sim

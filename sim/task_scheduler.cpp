@@ -14,7 +14,9 @@
 
 #include "engine/corpus.hpp"
 #include "sim/actor_guard.hpp"
+#include "sim/algorithm_policy.hpp"
 #include "sim/inbox.hpp"
+#include "sim/ring_allreduce.hpp"
 #include "sim/transfer.hpp"
 
 namespace dipaco::sim {
@@ -24,14 +26,6 @@ using reports::LedgerEvent;
 namespace {
 
 double now() { return s4u::Engine::get_clock(); }
-
-// Whether (task, phase)'s outer gradient is lost: a function of the seed alone, so a re-executed
-// attempt meets the same fate and the drops do not depend on the order of events.
-bool gradient_dropped(const Scenario& s, int task, int phase) {
-  if (s.failures.drop_probability <= 0.0) return false;
-  const uint64_t h = engine::mix_seed(engine::mix_seed(s.failures.seed, 0xd209), static_cast<uint64_t>(task) * 1000003ULL + static_cast<uint64_t>(phase));
-  return static_cast<double>(h >> 11) / 9007199254740992.0 < s.failures.drop_probability;
-}
 
 }  // namespace
 
@@ -47,7 +41,14 @@ void TaskScheduler::run() {
   for (auto* h : ctx_.worker_hosts) all_down_for_good_at_ = std::max(all_down_for_good_at_, state_.failure_plan.down_for_good_at(h));
   s4u::this_actor::sleep_until(ctx_.start_time);
   last_alive_ = now();
+  if (state_.policy.exchange == AlgorithmPolicy::Exchange::Ring) return run_ring();
+  if (state_.policy.static_assignment)  // each replica's first life takes its task unasked
+    for (int w = 0; w < state_.primary_workers; ++w) {
+      idle_[static_cast<size_t>(w)] = 1;
+      waiting_.insert(w);
+    }
   open_phase(1);
+  dispatch();
   // Messages flow as soon as they are sent and are taken as they arrive (sim/inbox.hpp): a phase
   // opens when its last module closes, not after an earlier request still crossing the WAN. The
   // receives stay posted across heartbeats: a timed-out wait cancels nothing in flight.
@@ -69,7 +70,8 @@ void TaskScheduler::run() {
           if (msg->failed) lose(held, msg->worker);  // its modules were out of reach: the task goes again
           held = Lease{};
         }
-        if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)]) {
+        // (A replica of a static assignment may have its next task already: it asked after a failure.)
+        if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] && held.task < 0) {
           idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
           waiting_.insert(msg->worker);
         }
@@ -80,6 +82,32 @@ void TaskScheduler::run() {
     dispatch();
   }
   state_.finished = true;  // workers are daemons: they die with the last executor and this actor
+}
+
+void TaskScheduler::run_ring() {
+  // Synchronous DP has no phases to open or close: each rank runs to the end on its own worker.
+  // The scheduler only hands the rank of a preempted worker to the next free one (the worker
+  // itself once its host is back, or a backup), and ends the run. Ranks' leases have phase 0.
+  record_dipaco_phase(ctx_, state_, 0);  // the initial model
+  for (int w = 0; w < state_.primary_workers; ++w) {
+    holder_[static_cast<size_t>(w)] = {w, 0, 1, 1};  // each rank's first life starts it unasked
+    attempts_[{w, 0}] = 1;
+  }
+  Inbox inbox(kSchedulerInbox);
+  // Nothing else wakes this actor at the end of the run: it looks at least once a heartbeat.
+  const double heartbeat = ctx_.scenario.failures.heartbeat_s;
+  while (!state_.finished) {
+    auto msg = inbox.next<SchedulerMessage>(heartbeat);
+    drain_deaths();
+    if (msg && msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] &&
+        holder_[static_cast<size_t>(msg->worker)].task < 0) {
+      idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
+      waiting_.insert(msg->worker);
+    }
+    if (state_.finished || (ctx_.scenario.failures.host_failures() && stalled())) break;
+    dispatch();
+  }
+  state_.finished = true;
 }
 
 void TaskScheduler::open_phase(int phase) {
@@ -96,6 +124,19 @@ void TaskScheduler::open_phase(int phase) {
 }
 
 void TaskScheduler::close_phase(int phase) {
+  if (state_.policy.static_assignment) {
+    // Replicas do not ask for their next task: their contribution closed this phase, so each one
+    // still alive is free for the next.
+    for (int w = 0; w < state_.workers; ++w) {
+      auto& held = holder_[static_cast<size_t>(w)];
+      if (held.task < 0 || held.phase != phase) continue;
+      if (held.incarnation == state_.incarnation[static_cast<size_t>(w)] && ctx_.worker_hosts[static_cast<size_t>(w)]->is_on()) {
+        idle_[static_cast<size_t>(w)] = held.incarnation;
+        waiting_.insert(w);
+      }
+      held = Lease{};
+    }
+  }
   std::vector<int64_t> skipped;
   for (const auto& [position, lease] : queue_) {
     if (lease.phase != phase) continue;
@@ -126,6 +167,8 @@ void TaskScheduler::drain_deaths() {
       waiting_.erase(d.worker);
     }
     if (held.task < 0 || held.incarnation != d.incarnation) continue;
+    if (state_.policy.static_assignment && state_.uploaded[static_cast<size_t>(d.worker)] == std::make_tuple(held.task, held.phase, held.attempt))
+      continue;  // its contribution is in: the phase's closing ends the lease
     lose(held, d.worker);
     held = Lease{};
   }
@@ -134,7 +177,8 @@ void TaskScheduler::drain_deaths() {
 
 void TaskScheduler::lose(const Lease& lease, int worker) {
   state_.log(LedgerEvent::Lost, lease.phase, -1, lease.task, lease.attempt, worker);
-  if (lease.phase == phase_ && !queued(lease.task, lease.phase)) {  // its phase still needs it: a new attempt, at the front
+  const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;  // a rank is needed to the end
+  if ((ring || lease.phase == phase_) && !queued(lease.task, lease.phase)) {  // its phase still needs it: a new attempt, at the front
     requeue(lease.task, lease.phase);
     ++state_.reexecutions;
   }
@@ -209,14 +253,21 @@ void TaskScheduler::dispatch() {
     idle_[static_cast<size_t>(w)] = 0;
     state_.log(LedgerEvent::Dispatch, lease.phase, -1, lease.task, lease.attempt, w);
     auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};
+    // A static assignment carries the task's modules (they live on this host: DiLoCo's broadcast).
+    double bytes = kControlBytes;
+    if (state_.policy.static_assignment) {
+      bytes = 0.0;
+      for (int m : state_.structure.modules_of(state_.tasks[static_cast<size_t>(lease.task)].path))
+        bytes += state_.module_bytes[static_cast<size_t>(m)];
+    }
     // Detached: a worker that died meanwhile never takes it, and the comm frees it.
-    send_detached(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, kControlBytes,
+    send_detached(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, bytes,
                   [](void* p) { delete static_cast<Assignment*>(p); });
   }
 }
 
 bool TaskScheduler::stalled() {
-  for (int m = 0; m < state_.structure.module_count(); ++m) {
+  for (int m = 0; m < static_cast<int>(state_.executor_hosts.size()); ++m) {  // none for the ring
     auto* h = state_.executor_hosts[static_cast<size_t>(m)];
     if (state_.failure_plan.down_for_good_at(h) > now()) continue;
     ctx_.fail(fmt::format("no progress possible in phase {} of {}: the executor of module {} (host {}) is down for good since t = {:.6g} s",
@@ -278,13 +329,25 @@ void DipacoWorker::run() {
   }
   s4u::this_actor::sleep_until(ctx_.start_time);
   SchedulerMessage request{SchedulerMessage::Request, worker_, me};
+  // A replica of a static assignment asks only when the scheduler cannot know it is free: after a
+  // restart (a new life) and after a task that could not run. Its first task comes unasked, the
+  // next ones when their phase opens.
+  const bool replica = state_.policy.static_assignment && worker_ < state_.primary_workers;
+  bool ask = !replica || self->get_restart_count() > 0;
+  const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;
   while (true) {
-    send_and_wait(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
-                  [](void* p) { delete static_cast<SchedulerMessage*>(p); });
+    if (ask)
+      send_and_wait(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
+                    [](void* p) { delete static_cast<SchedulerMessage*>(p); });
     std::unique_ptr<Assignment> a;
-    do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
-    while (a->incarnation != me);  // one addressed to an earlier life of this worker
-    request.failed = !run_task(*a);
+    if (ring && !ask && !request.done) {  // a rank's first life: its rank, from the start, unasked
+      a = std::make_unique<Assignment>(Assignment{worker_, 0, 1, me});
+    } else {
+      do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
+      while (a->incarnation != me);  // one addressed to an earlier life of this worker
+    }
+    request.failed = ring ? !run_rank(*a) : !run_task(*a);
+    ask = !replica || request.failed;
     // Its modules were out of reach (an executor's host is down): give it back after a pause, so
     // that the retries do not spin while the host is repaired.
     if (request.failed) s4u::this_actor::sleep_for(ctx_.scenario.failures.heartbeat_s);
@@ -335,7 +398,7 @@ bool DipacoWorker::run_task(const Assignment& a) {
       wait_all(ctx_, checkpoint);
       if (checkpoint.front().failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, checkpoint.front().why());
       state_.resumed_steps += resume_from;
-    } else if (!continues) {
+    } else if (!continues && !state_.policy.static_assignment) {  // a static assignment brought them
       std::vector<Transfer> pulls;  // retried after link failures (sim/transfer.hpp)
       for (int m : modules)
         pulls.push_back(Transfer::pull(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
@@ -368,7 +431,7 @@ bool DipacoWorker::run_task(const Assignment& a) {
     auto params = continues ? std::make_shared<const engine::ParamVector>(own->second.get().params)
                             : std::make_shared<const engine::ParamVector>(engine::PathRecipe{state_.layout.get(), std::move(segments)}.compose());
     attempted.job = ctx_.submit_training(std::move(params), std::move(opt), {task.shard}, static_cast<int64_t>(a.phase - 1) * tau, tau,
-                                         engine::mix_seed(s.seed, 5000 + static_cast<uint64_t>(a.task)));
+                                         engine::mix_seed(s.seed, state_.policy.seed_base + static_cast<uint64_t>(a.task)));
   }
   const auto job = attempted.job;
 
@@ -419,6 +482,56 @@ bool DipacoWorker::run_task(const Assignment& a) {
   // Done: a later attempt (after an executor's recovery) trains from other versions, so the job is
   // not needed again; dropping it keeps at most one path per busy worker in memory.
   state_.attempted.erase({a.task, a.phase, epoch_sum});
+  if (std::none_of(uploads.begin(), uploads.end(), [](const Transfer& u) { return u.failed(); }))
+    state_.uploaded[static_cast<size_t>(worker_)] = {a.task, a.phase, a.attempt};
+  return true;
+}
+
+bool DipacoWorker::run_rank(const Assignment& a) {
+  // Synchronous DP: rank a.task's steps from where the rank is (its progress outlives the worker
+  // that ran it). Each step is one inner step of compute and a ring all-reduce of the gradients;
+  // a step whose worker died is redone in full by the next one (the gradient died with the host).
+  const auto& s = ctx_.scenario;
+  const int tau = s.algorithm.tau, total = s.algorithm.outer_steps * tau;
+  const int rank = a.task;
+  const int k = static_cast<int>(state_.ring.size());
+  auto& progress = state_.ring[static_cast<size_t>(rank)];
+  state_.ring_host[static_cast<size_t>(rank)] = s4u::this_actor::get_host();
+  auto& running = state_.running[static_cast<size_t>(worker_)];
+  auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
+  while (progress.step < total) {
+    const int interval = progress.step / tau + 1;
+    running = DipacoState::Running{rank, interval, a.attempt};
+    auto& iv = state_.ring_intervals[interval];
+    if (rank == 0 && ctx_.training && !iv.job.valid())  // one batch from every rank's shard per step
+      iv.job = ctx_.submit_training(state_.ring_params, std::move(state_.ring_adam), ctx_.shards,
+                                    static_cast<int64_t>(interval - 1) * tau, tau, engine::mix_seed(s.seed, state_.policy.seed_base));
+    running.compute_start = now();
+    s4u::this_actor::execute(ctx_.cost.host_flops(1));
+    running.unsaved_s += now() - running.compute_start;
+    running.compute_start = -1.0;
+    ring_allreduce(ctx_, state_, rank, ctx_.cost.message_bytes);
+    compute += running.unsaved_s;  // the step is done everywhere: its compute is secured
+    running = DipacoState::Running{};
+    if (rank == 0) ++ctx_.synchronisations;
+    progress = DipacoState::RingProgress{progress.step + 1, 0};
+    if (progress.step % tau != 0) continue;
+    auto& done = state_.ring_intervals[interval];
+    if (rank == 0 && ctx_.training) {  // before rank 0 starts the next interval from it
+      auto result = done.job.get();
+      done.loss = result.mean_loss;
+      state_.ring_adam = std::move(result.opt_state);
+      state_.ring_params = std::make_shared<const engine::ParamVector>(std::move(result.params));
+      done.params = state_.ring_params;
+    }
+    // The interval ends when its last step's ring reaches its last rank, not when rank 0 is done.
+    if (++done.finished < k) continue;
+    const auto loss = done.loss;
+    const auto params = done.params;
+    if (interval % s.algorithm.eval_every == 0 || interval == s.algorithm.outer_steps) ctx_.record(interval, loss, params);
+    state_.ring_intervals.erase(interval);
+    if (interval == s.algorithm.outer_steps) state_.finished = true;
+  }
   return true;
 }
 

@@ -25,6 +25,7 @@ class TaskScheduler {
     int task = -1, phase = 0, attempt = 0, incarnation = 0;
   };
   void run();
+  void run_ring();  // synchronous DP (sim/algorithm_policy.hpp)
   void open_phase(int phase);
   void close_phase(int phase);
   void drain_deaths();
@@ -64,6 +65,7 @@ class DipacoWorker {
  private:
   void run();
   bool run_task(const Assignment& a);  // false: it could not start (its modules were out of reach)
+  bool run_rank(const Assignment& a);  // synchronous DP: a ring rank, to the end of the run
   RunContext& ctx_;
   DipacoState& state_;
   int worker_;

@@ -103,8 +103,6 @@ TEST(Links, BadTraceFilesGetOneLineErrorsAndExitCodeTwo) {
   expect_one_line("run " + kCut + " --set platform=../platforms/missing-trace.xml --out " + dir,
                   "key 'platform': " + kSource + "/tests/scenarios/../platforms/missing-trace.xml:8: link 'wan' state_file "
                   "'traces/no-such-file.state': cannot read");
-  // Link failures need the dipaco code path, which retries.
-  expect_one_line("run " + kDiloco + " --set platform=../platforms/wan-1gbps-cut.xml --out " + dir, "simulated on the dipaco code path");
   expect_one_line("run " + kCut + " --set network.retry_max_s=0.5 --out " + dir, "key 'network.retry_max_s'");
 }
 

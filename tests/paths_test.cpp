@@ -145,3 +145,17 @@ TEST(ModuleStore, InnerMomentsArePerModuleAndComposeLikeParameters) {
   EXPECT_EQ(layout.extract(v, 2), ParamVector(static_cast<size_t>(layout.segment_params(2)), 40.0f));
   EXPECT_THROW(store.set_inner_moments(0, {1.0f}, {1.0f}), std::invalid_argument);
 }
+
+TEST(PathStructure, NoLevelsIsTheWholeModelAsOneModule) {
+  // DiLoCo and synchronous DP: one module holding every parameter, one path.
+  const PathStructure whole{{}, true};
+  EXPECT_EQ(whole.paths(), 1);
+  EXPECT_EQ(whole.module_count(), 1);
+  EXPECT_EQ(whole.modules_of(0), (std::vector<int>{0}));
+  EXPECT_EQ(whole.module_name(0), "model");
+  const PathLayout layout(kModel, whole);
+  EXPECT_EQ(layout.path_params(), param_count(kModel));
+  EXPECT_EQ(layout.module_params(0), param_count(kModel));
+  const auto params = init_params(kModel, 3);
+  EXPECT_EQ(layout.extract(params, 0), params);
+}

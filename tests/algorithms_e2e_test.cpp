@@ -1,0 +1,191 @@
+// Every algorithm on the one task infrastructure: DiLoCo (and, where noted, sync) under
+// preemptions, checkpoints, backup workers and link cuts; data.sharding; hosts checked before data.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "e2e_support.hpp"
+#include "reports/ledger.hpp"
+
+namespace {
+
+using e2e::kSource;
+using e2e::run;
+using e2e::slurp;
+const std::string kScenarios = kSource + "/tests/scenarios/";
+
+double number(const std::string& json, const std::string& key) { return e2e::json_number(json, key); }
+std::filesystem::path out_dir(const std::string& name) { return e2e::out_dir("algorithms-" + name); }
+
+// DiLoCo, timing only, on four preemptible hosts of three continents; the outer optimiser (and
+// the scheduler) on us-gpu0, which does not fail.
+const std::string kDilocoFailing =
+    "run " + kScenarios + "tiny-failures.yaml --set algorithm.name=diloco --set dipaco.inner_state=path"
+    " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set algorithm.tau=100";
+
+size_t count(const std::vector<dipaco::reports::LedgerRow>& rows, dipaco::reports::LedgerEvent e) {
+  return static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [e](const auto& r) { return r.event == e; }));
+}
+
+void expect_clean_ledger(const std::filesystem::path& dir) {
+  const auto check = run("check " + dir.string());
+  EXPECT_EQ(check.rc, 0) << check.output;
+  EXPECT_NE(check.output.find(", 0 violations"), std::string::npos) << check.output;
+}
+
+}  // namespace
+
+TEST(Algorithms, DilocoReplicasArePreemptedRedoneAndTheRunIsReproducible) {
+  const auto a = out_dir("diloco-preempt-a"), b = out_dir("diloco-preempt-b"), calm = out_dir("diloco-preempt-calm");
+  const auto ra = run(kDilocoFailing + " --out " + a.string());
+  ASSERT_EQ(ra.rc, 0) << ra.output;
+  ASSERT_EQ(run(kDilocoFailing + " --out " + b.string()).rc, 0);
+  ASSERT_EQ(run(kDilocoFailing + " --set failures.preemption.mtbf_hours=inf --out " + calm.string()).rc, 0);
+  EXPECT_EQ(slurp(a / "events.csv"), slurp(b / "events.csv"));
+  EXPECT_EQ(slurp(a / "metrics.csv"), slurp(b / "metrics.csv"));
+  expect_clean_ledger(a);
+  const auto rows = dipaco::reports::parse_ledger_csv(slurp(a / "events.csv"));
+  const auto summary = slurp(a / "summary.json");
+  EXPECT_GT(count(rows, dipaco::reports::LedgerEvent::Lost), 0u);
+  EXPECT_EQ(number(summary, "reexecutions"), static_cast<double>(count(rows, dipaco::reports::LedgerEvent::Lost)));
+  EXPECT_GT(number(summary, "lost_compute_s"), 0.0);
+  // A replica's round is redone on its own host once it is back: the round waits, the run is slower.
+  EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(calm / "summary.json"), "simulated_wall_clock_s"));
+  // One task per replica per round, each on its home worker (static assignment).
+  for (const auto& r : rows)
+    if (r.event == dipaco::reports::LedgerEvent::Dispatch) EXPECT_EQ(r.task, r.worker) << r.phase;
+}
+
+TEST(Algorithms, DilocoRunsWithCheckpointsAndABackupWorker) {
+  const auto dir = out_dir("diloco-elastic");
+  const auto r = run(kDilocoFailing +
+                     " --set checkpoints.storage=us-gpu0 --set checkpoints.inner_every_steps=5"
+                     " --set dipaco.backup_workers=[eu-gpu2] --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  expect_clean_ledger(dir);
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_GT(number(summary, "inner_checkpoints"), 0.0);
+  EXPECT_GT(number(summary, "resumed_steps"), 0.0);
+  EXPECT_GT(number(summary, "attempts_dispatched"), 0.0);  // the backup worker took a preempted replica's round
+}
+
+TEST(Algorithms, DilocoUploadsAreRetriedAcrossACutWanLink) {
+  const auto dir = out_dir("diloco-cut"), calm = out_dir("diloco-uncut");
+  // 12 rounds of DiLoCo last past the cut (25 s to 45 s).
+  const std::string diloco = "run " + kScenarios + "tiny-link-cut.yaml --set algorithm.name=diloco --set algorithm.outer_steps=12";
+  const auto r = run(diloco + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  ASSERT_EQ(run(diloco + " --set platform=../platforms/wan-1gbps.xml --out " + calm.string()).rc, 0);
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_GT(number(summary, "failed_attempts"), 0.0);
+  EXPECT_GT(number(summary, "retries"), 0.0);
+  EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(calm / "summary.json"), "simulated_wall_clock_s"));
+}
+
+TEST(Algorithms, DomainShardingIsHonouredByEveryAlgorithm) {
+  // The synthetic corpus interleaves its domains; 2 workers. i.i.d. shards hold every domain,
+  // domain shards each hold half of them.
+  for (const std::string algorithm : {"diloco", "sync"}) {
+    int64_t iid = 0, domain = 0;
+    for (const std::string sharding : {"iid", "domain"}) {
+      const auto dir = out_dir(algorithm + "-" + sharding);
+      const auto r = run("run " + kScenarios + "tiny-diloco.yaml --set algorithm.name=" + algorithm +
+                         " --set algorithm.outer_steps=1 --set data.sharding=" + sharding + " --no-report --out " + dir.string());
+      ASSERT_EQ(r.rc, 0) << r.output;
+      const auto shards = nlohmann::json::parse(slurp(dir / "summary.json"))["shards"];
+      EXPECT_EQ(shards["sharding"], sharding);
+      ASSERT_EQ(shards["domains"].size(), 2u) << shards;
+      (sharding == "iid" ? iid : domain) = shards["domains"][0].get<int64_t>() + shards["domains"][1].get<int64_t>();
+    }
+    EXPECT_GT(domain, 0) << algorithm;
+    EXPECT_LT(domain, iid) << algorithm;
+  }
+}
+
+TEST(Algorithms, MisspelledHostsFailBeforeAnyDataPreparation) {
+  // The quickstart trains a SentencePiece tokenizer on a real corpus before anything else; with an
+  // empty cache that takes minutes. A misspelled host must be reported first, in under 2 s.
+  const auto cache = out_dir("host-cache");
+  for (const std::string set : {"dipaco.executors=nowhere", "dipaco.backup_workers=[nowhere]",
+                                "checkpoints.storage=nowhere --set checkpoints.module_every_phases=1"}) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run("run " + kSource + "/scenarios/quickstart.yaml --set data.cache_dir=" + cache.string() + " --set " + set +
+                       " --out " + out_dir("host").string());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(r.rc, 2) << set << "\n" << r.output;
+    EXPECT_NE(r.output.find("'nowhere'"), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << set << "\n" << r.output;
+    EXPECT_LT(seconds, 2.0) << set;
+    EXPECT_FALSE(std::filesystem::exists(cache)) << "data was prepared before the host was checked: " << set;
+  }
+}
+
+TEST(Algorithms, SyncRanksArePreemptedTheRingStallsAndResumes) {
+  // Synchronous DP on the same four preemptible hosts; a preempted rank's worker comes back (or a
+  // backup takes the rank), redoes its step and the ring goes on where it stopped.
+  const std::string sync = "run " + kScenarios + "tiny-failures.yaml --set algorithm.name=sync"
+                           " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set algorithm.tau=100";
+  const auto a = out_dir("sync-preempt-a"), b = out_dir("sync-preempt-b"), calm = out_dir("sync-preempt-calm"),
+             backup = out_dir("sync-preempt-backup");
+  const auto ra = run(sync + " --out " + a.string());
+  ASSERT_EQ(ra.rc, 0) << ra.output;
+  ASSERT_EQ(run(sync + " --out " + b.string()).rc, 0);
+  ASSERT_EQ(run(sync + " --set failures.preemption.mtbf_hours=inf --out " + calm.string()).rc, 0);
+  EXPECT_EQ(slurp(a / "metrics.csv"), slurp(b / "metrics.csv"));
+  const auto summary = slurp(a / "summary.json");
+  EXPECT_GT(number(summary, "reexecutions"), 0.0);
+  EXPECT_GT(number(summary, "lost_compute_s"), 0.0);
+  EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(calm / "summary.json"), "simulated_wall_clock_s"));
+  // The ring moves the same bytes per step whatever happened: only the failed messages more.
+  EXPECT_GE(number(summary, "total_bytes"), number(slurp(calm / "summary.json"), "total_bytes"));
+  const auto rb = run(sync + " --set dipaco.backup_workers=[eu-gpu2] --out " + backup.string());
+  ASSERT_EQ(rb.rc, 0) << rb.output;
+  EXPECT_GT(number(slurp(backup / "summary.json"), "attempts_dispatched"), 0.0);
+  EXPECT_LT(number(slurp(backup / "summary.json"), "simulated_wall_clock_s"), number(summary, "simulated_wall_clock_s"));
+}
+
+TEST(Algorithms, SyncRingMessagesAreRetriedAcrossACutWanLink) {
+  const auto dir = out_dir("sync-cut"), calm = out_dir("sync-uncut");
+  const std::string sync = "run " + kScenarios + "tiny-link-cut.yaml --set algorithm.name=sync";
+  const auto r = run(sync + " --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  ASSERT_EQ(run(sync + " --set platform=../platforms/wan-1gbps.xml --out " + calm.string()).rc, 0);
+  const auto summary = slurp(dir / "summary.json");
+  EXPECT_GT(number(summary, "retries"), 0.0);
+  EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(calm / "summary.json"), "simulated_wall_clock_s"));
+}
+
+TEST(Algorithms, InspectShowsEveryAlgorithmsPlacementAndWanBytes) {
+  // tiny-diloco: a1 and b1 in two datacentres, the outer optimiser on a0. DiLoCo: the one module
+  // on a0 and back from b1 across the WAN each round; sync: the ring a1 -> b1 -> a1, τ = 20 steps.
+  for (const std::string algorithm : {"diloco", "sync", "dipaco"}) {
+    const auto dir = out_dir("inspect-" + algorithm);
+    const auto r = run("inspect " + kScenarios + "tiny-diloco.yaml --set algorithm.name=" + algorithm +
+                       (algorithm == "dipaco" ? " --set algorithm.replicas_per_path=2" : "") + " --out " + dir.string());
+    ASSERT_EQ(r.rc, 0) << algorithm << "\n" << r.output;
+    EXPECT_NE(r.output.find(algorithm == "dipaco" ? "1 paths, 2 modules, 2 tasks" : "1 paths, 1 modules, 2 tasks"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find(algorithm == "sync" ? "(ring)" : "a0"), std::string::npos) << r.output;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.output, m, std::regex("bytes per phase on each WAN link:\n  \\S+ +([0-9.e+]+)"))) << r.output;
+    EXPECT_GT(std::stod(m[1]), 0.0) << algorithm << "\n" << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir / "datacentres.dot"));
+  }
+}
+
+TEST(Algorithms, SyncFinishesUnderTenRandomFailureSchedules) {
+  // Ranks die mid-ring at random points, with and without a backup worker; every run must reach
+  // its last step (a lost or double-counted ring message would stall it for ever).
+  double reexecutions = 0.0;
+  for (int seed = 1; seed <= 10; ++seed) {
+    const auto dir = out_dir("sync-random");
+    const auto r = run("run " + kScenarios + "tiny-failures.yaml --set algorithm.name=sync --set algorithm.tau=50 --set trace=off"
+                       " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set failures.seed=" + std::to_string(seed) +
+                       (seed % 2 ? " --set dipaco.backup_workers=[eu-gpu2]" : "") + " --no-report --out " + dir.string());
+    ASSERT_EQ(r.rc, 0) << "seed " << seed << "\n" << r.output;
+    reexecutions += number(slurp(dir / "summary.json"), "reexecutions");
+  }
+  EXPECT_GT(reexecutions, 10.0);  // the failures did hit the ring
+}

@@ -1,0 +1,64 @@
+// The algorithms' decisions without SimGrid (sim/algorithm_policy.hpp): who assigns tasks and how,
+// what closes a phase, which outer gradients are dropped.
+#include <gtest/gtest.h>
+
+#include "sim/algorithm_policy.hpp"
+
+using namespace dipaco::sim;
+
+namespace {
+
+Scenario scenario(Algorithm a) {
+  Scenario s;
+  s.algorithm.name = a;
+  return s;
+}
+
+}  // namespace
+
+TEST(Policy, DilocoPushesFixedReplicasAndDipacoPoolsWorkers) {
+  const auto diloco = policy_for(scenario(Algorithm::Diloco));
+  EXPECT_TRUE(diloco.static_assignment);
+  EXPECT_TRUE(diloco.whole_model_rows);
+  EXPECT_TRUE(diloco.weighted_train_loss);
+  EXPECT_EQ(diloco.seed_base, 1000u);
+  const auto dipaco = policy_for(scenario(Algorithm::Dipaco));
+  EXPECT_FALSE(dipaco.static_assignment);
+  EXPECT_FALSE(dipaco.whole_model_rows);
+  EXPECT_EQ(dipaco.seed_base, 5000u);
+}
+
+TEST(Policy, PhasesCloseOnAllOrOnTheQuorumRoundedUp) {
+  auto s = scenario(Algorithm::Dipaco);
+  EXPECT_EQ(contributions_needed(s, 8), 8u);
+  s.dipaco.phase_policy = PhasePolicy::Deadline;  // all, unless the deadline comes first
+  EXPECT_EQ(contributions_needed(s, 8), 8u);
+  s.dipaco.phase_policy = PhasePolicy::Quorum;
+  s.dipaco.quorum = 0.75;
+  EXPECT_EQ(contributions_needed(s, 8), 6u);
+  EXPECT_EQ(contributions_needed(s, 7), 6u);  // ⌈5.25⌉
+  EXPECT_EQ(contributions_needed(s, 4), 3u);
+  s.dipaco.quorum = 0.01;
+  EXPECT_EQ(contributions_needed(s, 4), 1u);  // at least one
+  s.dipaco.quorum = 0.5;
+  EXPECT_EQ(contributions_needed(s, 4), 2u);  // exactly half: no rounding up past it
+}
+
+TEST(Policy, DropsDependOnTheSeedAloneAndMatchTheirProbability) {
+  auto s = scenario(Algorithm::Dipaco);
+  EXPECT_FALSE(gradient_dropped(s, 3, 4));
+  s.failures.drop_probability = 0.25;
+  int dropped = 0;
+  for (int task = 0; task < 100; ++task)
+    for (int phase = 1; phase <= 100; ++phase) {
+      const bool d = gradient_dropped(s, task, phase);
+      EXPECT_EQ(d, gradient_dropped(s, task, phase));  // the same fate for every attempt
+      dropped += d ? 1 : 0;
+    }
+  EXPECT_NEAR(dropped / 10000.0, 0.25, 0.02);
+  auto other = s;
+  other.failures.seed += 1;
+  int differ = 0;
+  for (int task = 0; task < 100; ++task) differ += gradient_dropped(s, task, 1) != gradient_dropped(other, task, 1) ? 1 : 0;
+  EXPECT_GT(differ, 10);
+}
