@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "sim/dipaco_setup.hpp"
+#include "sim/algorithm_setup.hpp"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_em, "dipaco-sim discriminative routing");
 
@@ -24,7 +24,7 @@ std::vector<float> sequence_losses(const std::vector<float>& token_losses, int s
   return out;
 }
 
-void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
+void discriminative_reshard(RunContext& ctx, RunState& state, int phase) {
   const auto& s = ctx.scenario;
   const int paths = state.structure.paths();
   const auto& ids = state.router_ids;
@@ -114,7 +114,7 @@ void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase) {
   assign_path_data(s, ctx, state, train_ids, val_ids);
   state.linear_router = std::move(router);
   state.checkpoints.clear();  // held-out sets changed: earlier losses are not comparable
-  state.discriminative = DipacoState::Discriminative{phase, accuracy, static_cast<double>(moved) / static_cast<double>(std::max<int64_t>(routed, 1))};
+  state.discriminative = RunState::Discriminative{phase, accuracy, static_cast<double>(moved) / static_cast<double>(std::max<int64_t>(routed, 1))};
   XBT_INFO("discriminative routing after phase %d: router accuracy %.3f on %zu sequences, %d bias rounds, %.1f%% of training "
            "sequences moved; best-path labels per path: %s",
            phase, accuracy, ids.size(), rounds, 100.0 * state.discriminative->moved_fraction,

@@ -4,13 +4,13 @@
 // re-shard the training and validation data with it.
 #pragma once
 
-#include "sim/dipaco_actors.hpp"
+#include "sim/run_state.hpp"
 
 namespace dipaco::sim {
 
 // Runs inside the actor that closed `phase`: the scoring's simulated flops run on its host. The
 // real scoring runs on the pool and blocks the simulation until it is done.
-void discriminative_reshard(RunContext& ctx, DipacoState& state, int phase);
+void discriminative_reshard(RunContext& ctx, RunState& state, int phase);
 
 // Per-sequence mean loss over the scored targets (those at or after the routing prefix) from
 // token_losses rows of seq_len floats.

@@ -56,7 +56,7 @@ std::set<std::string> wan_links(const DatacentreGraph& g) {
 
 }  // namespace
 
-void write_inspection(const RunContext& ctx, const DipacoState& state, const std::filesystem::path& out_dir, std::ostream& out) {
+void write_inspection(const RunContext& ctx, const RunState& state, const std::filesystem::path& out_dir, std::ostream& out) {
   const auto& st = state.structure;
   const auto& layout = *state.layout;
   out << fmt::format("{} paths, {} modules, {} tasks on {} workers; {} parameters per path, {} stored once per module\n", st.paths(),

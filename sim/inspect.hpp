@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <iosfwd>
 
-#include "sim/dipaco_actors.hpp"
+#include "sim/run_state.hpp"
 #include "sim/run_context.hpp"
 
 namespace dipaco::sim {
 
-void write_inspection(const RunContext& ctx, const DipacoState& state, const std::filesystem::path& out_dir, std::ostream& out);
+void write_inspection(const RunContext& ctx, const RunState& state, const std::filesystem::path& out_dir, std::ostream& out);
 
 }  // namespace dipaco::sim

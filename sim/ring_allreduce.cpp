@@ -23,7 +23,7 @@ struct Chunk {
 };
 }
 
-void ring_allreduce(RunContext& ctx, DipacoState& state, int rank, double bytes) {
+void ring_allreduce(RunContext& ctx, RunState& state, int rank, double bytes) {
   const int k = static_cast<int>(state.ring.size());
   if (k < 2) return;
   const int next = (rank + 1) % k;

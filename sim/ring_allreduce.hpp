@@ -2,13 +2,13 @@
 // bytes/k to rank r+1 and receives bytes/k from rank r-1 (reduce-scatter, then all-gather).
 #pragma once
 
-#include "sim/dipaco_actors.hpp"
+#include "sim/run_state.hpp"
 
 namespace dipaco::sim {
 
 // One all-reduce by `rank`, from where its progress says it stopped (a worker that replaces a
 // preempted one resumes there). A message broken by its peer's death is sent, or waited for,
 // again: the ring stalls until the rank's replacement joins it.
-void ring_allreduce(RunContext& ctx, DipacoState& state, int rank, double bytes);
+void ring_allreduce(RunContext& ctx, RunState& state, int rank, double bytes);
 
 }  // namespace dipaco::sim

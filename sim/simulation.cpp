@@ -33,12 +33,14 @@
 #include "reports/metrics_csv.hpp"
 #include "reports/summary_json.hpp"
 #include "sim/data_setup.hpp"
-#include "sim/dipaco_actors.hpp"
-#include "sim/dipaco_setup.hpp"
+#include "sim/run_state.hpp"
+#include "sim/algorithm_setup.hpp"
 #include "sim/energy.hpp"
 #include "sim/failures.hpp"
 #include "sim/link_traces.hpp"
+#include "sim/executor.hpp"
 #include "sim/task_scheduler.hpp"
+#include "sim/worker.hpp"
 #include "reports/ledger.hpp"
 #include "sim/executor_placement.hpp"
 #include "sim/inspect.hpp"
@@ -167,7 +169,7 @@ std::string training_precision(const Scenario& s) {
 
 // What each worker's shard holds (one per DiLoCo or sync worker, one per DiPaCo task): its
 // sequences and how many of the corpus's domains they come from. Shows data.sharding at work.
-reports::JsonObject shards_json(const Scenario& s, const RunContext& ctx, const DipacoState* tasks) {
+reports::JsonObject shards_json(const Scenario& s, const RunContext& ctx, const RunState* tasks) {
   std::vector<std::shared_ptr<const engine::Shard>> shards = ctx.shards;
   if (tasks && !tasks->tasks.empty() && tasks->tasks.front().shard) {
     shards.clear();
@@ -188,7 +190,7 @@ reports::JsonObject shards_json(const Scenario& s, const RunContext& ctx, const 
 }
 
 std::string summary_json(const RunContext& ctx, const RunOptions& o, double real_seconds,
-                         const std::vector<reports::MetricsRow>& rows, const DipacoState* dipaco,
+                         const std::vector<reports::MetricsRow>& rows, const RunState* dipaco,
                          const std::optional<EarlyStopResult>& early_stop, const std::string& error,
                          const std::optional<EnergyReading>& energy) {
   const auto& s = ctx.scenario;
@@ -340,28 +342,26 @@ extern "C" void solver_failed(int sig) {
 
 }  // namespace
 
-RunOutcome run_scenario(Scenario s, const RunOptions& o) {
-  const auto started = std::chrono::steady_clock::now();
-  const std::string file = s.file.string();
+namespace {
 
-  // SimGrid first: bad --cfg flags and platforms are reported before any expensive work.
+// Step 1: SimGrid's engine with the run's flags, then the platform (its trace files checked first:
+// SimGrid aborts on a bad one). Bad flags and platforms are reported before any expensive work.
+std::unique_ptr<s4u::Engine> load_platform(Scenario& s, const RunOptions& o, PlatformTraces& traces) {
+  const std::string file = s.file.string();
   auto args = simgrid_argv(s, o);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
   argv.push_back(nullptr);
-  std::unique_ptr<s4u::Engine> engine_holder;
+  std::unique_ptr<s4u::Engine> engine;
   try {
-    engine_holder = std::make_unique<s4u::Engine>(&argc, argv.data());
+    engine = std::make_unique<s4u::Engine>(&argc, argv.data());
   } catch (const std::exception& e) {
     // SimGrid lists every known key after the first line: keep the line that names the problem.
     const std::string what = e.what();
     throw ScenarioError(fmt::format("--cfg: {} (keys: https://simgrid.org/doc/latest/Configuring_SimGrid.html)", what.substr(0, what.find('\n'))));
   }
-  auto& engine = *engine_holder;
   if (argc > 1) throw ScenarioError(fmt::format("SimGrid did not understand '{}' (expected --cfg=key:value or --log=...)", argv[1]));
-  // SimGrid aborts on a missing or malformed trace file: check them all first.
-  PlatformTraces traces;
   try {
     traces = scan_platform_traces(s.platform);
   } catch (const ScenarioError& e) {
@@ -369,61 +369,147 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   }
   enable_energy_plugin();  // before the platform: it attaches to hosts as they are created
   try {
-    engine.load_platform(s.platform.string());
+    engine->load_platform(s.platform.string());
   } catch (const std::exception& e) {
     throw ScenarioError(fmt::format("{}: key 'platform': cannot load '{}': {}", file, s.platform.string(), e.what()));
   }
   scale_wan_links(s, traces);
+  return engine;
+}
 
-  if (o.inspect_only) {
-    s.training = false;  // structure and placement only: no data, no training
-  }
-  // Hosts before data: a misspelled host should not wait for a tokenizer to train.
-  auto* outer_host = host_by_name(s.outer_host, "placement.outer", file);
+struct Placement {
+  s4u::Host* outer = nullptr;
+  std::vector<s4u::Host*> workers;
+};
+
+// Step 2: everything that can be checked without data. Every host the scenario names (a typo must
+// cost a fraction of a second, not a tokenizer's training), the failure settings, the device and
+// the precision.
+Placement validate(Scenario& s) {
+  const std::string file = s.file.string();
+  Placement p;
+  p.outer = host_by_name(s.outer_host, "placement.outer", file);
   if (s.worker_count > 0) {
     std::vector<std::string> reserved{s.outer_host, s.checkpoints.storage};
     reserved.insert(reserved.end(), s.dipaco.executor_hosts.begin(), s.dipaco.executor_hosts.end());
     reserved.insert(reserved.end(), s.dipaco.backup_workers.begin(), s.dipaco.backup_workers.end());
     s.worker_hosts = pick_worker_hosts(s.worker_count, reserved, file);
   }
-  std::vector<s4u::Host*> worker_hosts;
   for (size_t i = 0; i < s.worker_hosts.size(); ++i)
-    worker_hosts.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
-
-  // Every other host the scenario names, also before any data: the setup after data preparation
-  // looks them up again, but a typo must cost seconds, not a tokenizer's training.
+    p.workers.push_back(host_by_name(s.worker_hosts[i], fmt::format("placement.workers[{}]", i), file));
   for (size_t i = 0; i < s.dipaco.executor_hosts.size(); ++i)
     host_by_name(s.dipaco.executor_hosts[i], fmt::format("dipaco.executors[{}]", i), file);
   for (size_t i = 0; i < s.dipaco.backup_workers.size(); ++i)
     host_by_name(s.dipaco.backup_workers[i], fmt::format("dipaco.backup_workers[{}]", i), file);
   if (!s.checkpoints.storage.empty()) host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
   validate_failures(s);
-
-  // Data before the cost model: the tokenizer decides the vocabulary, and so the parameter count.
-  engine::Dataset data;
-  if (!s.training && s.model.vocab == 0)  // timing only: no need to train a tokenizer to know its size
-    s.model.vocab = s.data.tokenizer.kind == "byte" ? engine::kByteVocab : s.data.tokenizer.vocab;
   if (s.training && s.inner.cuda && !engine::cuda_available())
     throw ScenarioError(fmt::format("{}: key 'device': cuda, but this LibTorch has no CUDA or sees no GPU (build against a CUDA "
                                     "LibTorch with -DTorch_DIR=..., see README \"GPU\"; or use device: cpu)", file));
-  {
-    const auto precision = engine::resolve_precision(s.precision, engine::cpu_features());
-    if (!precision.error.empty()) throw ScenarioError(fmt::format("{}: key 'precision': {}", file, precision.error));
-    s.inner.bf16 = precision.precision == engine::Precision::Bf16;
+  const auto precision = engine::resolve_precision(s.precision, engine::cpu_features());
+  if (!precision.error.empty()) throw ScenarioError(fmt::format("{}: key 'precision': {}", file, precision.error));
+  s.inner.bf16 = precision.precision == engine::Precision::Bf16;
+  return p;
+}
+
+// Step 3: the data. The tokenizer comes first: it decides the vocabulary, and so the parameter
+// count and the cost model. Timing only needs no tokenizer to know its size.
+engine::Dataset load_data(Scenario& s, const RunOptions& o) {
+  engine::Dataset data;
+  if (!s.training) {
+    if (s.model.vocab == 0) s.model.vocab = s.data.tokenizer.kind == "byte" ? engine::kByteVocab : s.data.tokenizer.vocab;
+    return data;
   }
-  if (s.training) {
-    data = load_dataset(s, o.threads, true);
-    const int tokenizer_vocab = data.tokenizer->vocab_size();
-    if (s.model.vocab == 0) s.model.vocab = tokenizer_vocab;
-    if (s.model.vocab < tokenizer_vocab)
-      throw ScenarioError(fmt::format("{}: key 'model.vocab': {} is smaller than the tokenizer's {} tokens (use 0 for the tokenizer's)",
-                                      file, s.model.vocab, tokenizer_vocab));
+  data = load_dataset(s, o.threads, true);
+  const int tokenizer_vocab = data.tokenizer->vocab_size();
+  if (s.model.vocab == 0) s.model.vocab = tokenizer_vocab;
+  if (s.model.vocab < tokenizer_vocab)
+    throw ScenarioError(fmt::format("{}: key 'model.vocab': {} is smaller than the tokenizer's {} tokens (use 0 for the tokenizer's)",
+                                    s.file.string(), s.model.vocab, tokenizer_vocab));
+  return data;
+}
+
+// Step 4: the algorithm's setup (sim/algorithm_setup.hpp), its failures and its actors.
+void deploy(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
+  if (s.algorithm.name == Algorithm::Dipaco) setup_dipaco(s, ctx, state, hosts);
+  else if (s.algorithm.name == Algorithm::Diloco) setup_diloco(s, ctx, state, hosts);
+  else setup_sync(s, ctx, state, hosts);
+}
+
+void start_actors(const Scenario& s, RunContext& ctx, RunState& state) {
+  // Preemptible: worker hosts that run no executor (unless executors fail too), not the scheduler
+  // and not the checkpoint store.
+  std::vector<s4u::Host*> preemptible, candidates = ctx.worker_hosts;
+  if (s.failures.executors_fail) candidates.insert(candidates.end(), state.executor_hosts.begin(), state.executor_hosts.end());
+  for (auto* h : candidates) {
+    const bool executor = std::find(state.executor_hosts.begin(), state.executor_hosts.end(), h) != state.executor_hosts.end();
+    const bool infrastructure = h == state.scheduler_host || h == state.storage_host || (executor && !s.failures.executors_fail);
+    if (!infrastructure && std::find(preemptible.begin(), preemptible.end(), h) == preemptible.end()) preemptible.push_back(h);
   }
+  const std::vector<s4u::Host*> backup(ctx.worker_hosts.begin() + state.primary_workers, ctx.worker_hosts.end());
+  state.failure_plan = install_failures(s, preemptible, backup);
+  s4u::Actor::create("scheduler", state.scheduler_host, TaskScheduler(ctx, state));
+  for (int w = 0; w < state.workers; ++w)
+    s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], Worker(ctx, state, w))->set_auto_restart(true);
+  for (int m = 0; m < static_cast<int>(state.executor_hosts.size()); ++m)
+    s4u::Actor::create(fmt::format("executor-{}", state.structure.module_name(m)), state.executor_hosts[static_cast<size_t>(m)],
+                       Executor(ctx, state, m))
+        ->set_auto_restart(s.failures.executors_fail);
+  XBT_INFO("%s: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", to_string(s.algorithm.name),
+           state.structure.paths(), state.structure.module_count(), state.tasks.size(), static_cast<size_t>(state.workers),
+           static_cast<long long>(state.layout->path_params()), static_cast<long long>(state.store ? state.store->stored_params() : 0));
+  if (ctx.start_time > 0) {
+    ctx.compute_seconds[0] += ctx.start_time;
+    // Run there as an execution too, so that energy and the trace see that host busy. Nothing
+    // waits on it: every actor sleeps until ctx.start_time.
+    s4u::Actor::create("pretraining", ctx.worker_hosts[0], [flops = ctx.cost.host_flops(s.pretrain_steps())] { s4u::this_actor::execute(flops); });
+  }
+}
+
+// Step 5: the simulation itself; returns the run's error, if any.
+std::string simulate(s4u::Engine& engine, RunContext& ctx) {
+  // SimGrid's max-min solver can fail numerically when thousands of flows share one link (seen
+  // from 6 144 DiPaCo workers on platforms/eight-datacentres.xml at the default maxmin/precision
+  // 1e-5): it logs a CRITICAL line and aborts, or crashes while logging it. Say what happened and
+  // how to avoid it, in one line, instead of dying on a bare signal; no output has been written yet, and the
+  // handlers are removed once the simulation ends.
+  for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, solver_failed);
+  // The simulator's unit of work (reports/benchmarks.md counts its cost per event): every SimGrid
+  // activity (communication or execution) that ended, finished, failed or cancelled. (This
+  // libsimgrid does not export s4u::Comm::on_start.)
+  s4u::Activity::on_completion_cb([&ctx](const s4u::Activity&) { ++ctx.simulated_events; });
+  engine.run();
+  release_comms_of_killed_actors();
+  for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, SIG_DFL);  // past SimGrid's solver: not its failure
+  std::string error = ctx.error;
+  if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != ctx.scenario.algorithm.outer_steps))
+    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock){}",
+                        s4u::Engine::get_clock(),
+                        ctx.abandoned_transfers == 0 ? std::string()
+                                                     : fmt::format("; {} transfer(s) were given up, the first: {}", ctx.abandoned_transfers, ctx.first_abandoned));
+  return error;
+}
+
+}  // namespace
+
+// One run, as named steps: load the platform, validate, load the data, build the run's context,
+// deploy the algorithm, simulate, write the outputs.
+RunOutcome run_scenario(Scenario s, const RunOptions& o) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string file = s.file.string();
+  if (o.inspect_only) s.training = false;  // structure and placement only: no data, no training
+
+  PlatformTraces traces;
+  const auto engine = load_platform(s, o, traces);
+  const auto placement = validate(s);
+  const auto data = load_data(s, o);
+
+  // The run's context: the cost model (from the vocabulary), the platform's traces, energy.
   const int64_t trained_params = engine::param_count(s.model);
   RunContext ctx(s, make_cost_model(s, trained_params));
   ctx.progress_line = o.progress_line;
-  ctx.outer_host = outer_host;
-  ctx.worker_hosts = worker_hosts;
+  ctx.outer_host = placement.outer;
+  ctx.worker_hosts = placement.workers;
   ctx.compute_seconds.assign(ctx.worker_hosts.size(), 0.0);
   for (const auto& t : traces.traces)
     if (t.element == "link" && t.attribute == "state_file")
@@ -434,7 +520,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   if (const int n = hosts_without_wattage())
     XBT_WARN("%d hosts of %s have no wattage_per_state property: energy_j is reported as unknown (null)", n,
              s.platform.string().c_str());
-
+  // Sequences and shards, the training pool and the warm start (init:).
   std::unique_ptr<engine::ThreadPool> pool;
   if (s.training) {
     prepare_data(s, data, ctx);
@@ -452,82 +538,32 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   if (s.training) XBT_INFO("training on %s: %s, precision %s", engine::cpu_features().model.c_str(), describe_blas().c_str(),
                            training_precision(s).c_str());
 
-  DipacoState dipaco;
-  {
-    if (s.algorithm.name == Algorithm::Dipaco) setup_dipaco(s, ctx, dipaco, worker_hosts);
-    else if (s.algorithm.name == Algorithm::Diloco) setup_diloco(s, ctx, dipaco, worker_hosts);
-    else setup_sync(s, ctx, dipaco, worker_hosts);
-    if (o.inspect_only) {
-      write_inspection(ctx, dipaco, o.out_dir, std::cout);
-      RunOutcome out;
-      out.out_dir = o.out_dir;
-      return out;
-    }
-    // Preemptible: worker hosts that run no executor (unless executors fail too), not the scheduler
-    // and not the checkpoint store.
-    std::vector<s4u::Host*> preemptible, candidates = ctx.worker_hosts;
-    if (s.failures.executors_fail) candidates.insert(candidates.end(), dipaco.executor_hosts.begin(), dipaco.executor_hosts.end());
-    for (auto* h : candidates) {
-      const bool executor = std::find(dipaco.executor_hosts.begin(), dipaco.executor_hosts.end(), h) != dipaco.executor_hosts.end();
-      const bool infrastructure = h == dipaco.scheduler_host || h == dipaco.storage_host || (executor && !s.failures.executors_fail);
-      if (!infrastructure && std::find(preemptible.begin(), preemptible.end(), h) == preemptible.end()) preemptible.push_back(h);
-    }
-    const std::vector<s4u::Host*> backup(ctx.worker_hosts.begin() + dipaco.primary_workers, ctx.worker_hosts.end());
-    dipaco.failure_plan = install_failures(s, preemptible, backup);
-    s4u::Actor::create("scheduler", dipaco.scheduler_host, TaskScheduler(ctx, dipaco));
-    for (int w = 0; w < dipaco.workers; ++w)
-      s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], DipacoWorker(ctx, dipaco, w))
-          ->set_auto_restart(true);
-    for (int m = 0; m < static_cast<int>(dipaco.executor_hosts.size()); ++m)
-      s4u::Actor::create(fmt::format("executor-{}", dipaco.structure.module_name(m)), dipaco.executor_hosts[static_cast<size_t>(m)],
-                         DipacoExecutor(ctx, dipaco, m))
-          ->set_auto_restart(s.failures.executors_fail);
-    XBT_INFO("%s: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", to_string(s.algorithm.name), dipaco.structure.paths(),
-             dipaco.structure.module_count(), dipaco.tasks.size(), static_cast<size_t>(dipaco.workers), static_cast<long long>(dipaco.layout->path_params()),
-             static_cast<long long>(dipaco.store ? dipaco.store->stored_params() : 0));
+  RunState state;
+  deploy(s, ctx, state, placement.workers);
+  if (o.inspect_only) {
+    write_inspection(ctx, state, o.out_dir, std::cout);
+    RunOutcome out;
+    out.out_dir = o.out_dir;
+    return out;
   }
-  if (ctx.start_time > 0) {
-    ctx.compute_seconds[0] += ctx.start_time;
-    // Run there as an execution too, so that energy and the trace see that host busy. Nothing
-    // waits on it: every actor sleeps until ctx.start_time.
-    s4u::Actor::create("pretraining", ctx.worker_hosts[0], [flops = ctx.cost.host_flops(s.pretrain_steps())] { s4u::this_actor::execute(flops); });
-  }
-
+  start_actors(s, ctx, state);
   std::unique_ptr<TraceRecorder> trace;
   if (s.trace) {
     trace = std::make_unique<TraceRecorder>(ctx.worker_hosts);
     ctx.trace = trace.get();
   }
-  // SimGrid's max-min solver can fail numerically when thousands of flows share one link (seen
-  // from 6 144 DiPaCo workers on platforms/eight-datacentres.xml at the default maxmin/precision
-  // 1e-5): it logs a CRITICAL line and aborts, or crashes while logging it. Say what happened and
-  // how to avoid it, in one line, instead of dying on a bare signal; no output has been written yet, and the
-  // handlers are removed once the simulation ends.
-  for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, solver_failed);
-  // The simulator's unit of work (reports/benchmarks.md counts its cost per event): every SimGrid
-  // activity (communication or execution) that ended, finished, failed or cancelled. (This
-  // libsimgrid does not export s4u::Comm::on_start.)
-  s4u::Activity::on_completion_cb([&ctx](const s4u::Activity&) { ++ctx.simulated_events; });
-  engine.run();
-  release_comms_of_killed_actors();
-  for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, SIG_DFL);  // past SimGrid's solver: not its failure
-  std::string error = ctx.error;
-  if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != s.algorithm.outer_steps))
-    error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock){}",
-                        s4u::Engine::get_clock(),
-                        ctx.abandoned_transfers == 0 ? std::string()
-                                                     : fmt::format("; {} transfer(s) were given up, the first: {}", ctx.abandoned_transfers, ctx.first_abandoned));
+  const std::string error = simulate(*engine, ctx);
 
+  // Step 6: the outputs, each written atomically; summary.json is built in one place.
   std::vector<reports::MetricsRow> rows, overall;
   for (auto& p : ctx.rows) {
     p.row.val_loss = p.combined_loss();
     rows.push_back(p.row);
     if (p.row.path < 0) overall.push_back(p.row);
   }
-  const auto early_stop = error.empty() ? early_stopped_loss(dipaco, ctx) : std::nullopt;  // still needs the pool
+  const auto early_stop = error.empty() ? early_stopped_loss(state, ctx) : std::nullopt;  // still needs the pool
   pool.reset();
   const double real_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
   reports::write_atomically(o.out_dir / "metrics.csv", reports::render_metrics_csv(rows));
   reports::write_atomically(o.out_dir / "scenario.yaml", scenario_to_yaml(s));
   if (trace) {
@@ -536,9 +572,9 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     ctx.utilisation_breakdown = std::array<double, 4>{b.compute, b.communication, b.idle, b.down};
   }
   // The ledger records phases' contributions; the ring of synchronous DP has none.
-  if (dipaco.policy.exchange == AlgorithmPolicy::Exchange::Executors)
-    reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(dipaco.ledger));
-  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, &dipaco, early_stop, error, energy));
+  if (state.policy.exchange == AlgorithmPolicy::Exchange::Executors)
+    reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(state.ledger));
+  reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, &state, early_stop, error, energy));
   if (!error.empty()) throw std::runtime_error(fmt::format("{} (partial metrics in {})", error, o.out_dir.string()));
 
   RunOutcome out;

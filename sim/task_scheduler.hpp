@@ -1,8 +1,8 @@
-// DiPaCo's task queue and its worker pool. The scheduler opens a phase once every module has
-// closed the previous one, queues that phase's (path, replica) tasks and hands them to workers
-// that ask, preferring each task's home worker. A worker whose host is preempted dies with its
-// task; the scheduler hears of it (the worker's exit callback) and re-queues the task as a new
-// attempt. Workers restart when their host comes back.
+// The task queue of every algorithm. The scheduler opens a phase once every module has closed the
+// previous one, queues that phase's tasks and hands them to workers (sim/worker.hpp): to those that
+// ask, preferring each task's home worker (DiPaCo), or pushed to each task's replica (DiLoCo). A
+// worker whose host is preempted dies with its task; the scheduler hears of it (the worker's exit
+// callback) and re-queues the task as a new attempt. For sync it only re-assigns preempted ranks.
 #pragma once
 
 #include <cstdint>
@@ -10,14 +10,14 @@
 #include <set>
 #include <vector>
 
-#include "sim/dipaco_actors.hpp"
-#include "sim/dipaco_messages.hpp"
+#include "sim/run_state.hpp"
+#include "sim/messages.hpp"
 
 namespace dipaco::sim {
 
 class TaskScheduler {
  public:
-  TaskScheduler(RunContext& ctx, DipacoState& state) : ctx_(ctx), state_(state) {}
+  TaskScheduler(RunContext& ctx, RunState& state) : ctx_(ctx), state_(state) {}
   void operator()();
 
  private:
@@ -39,7 +39,7 @@ class TaskScheduler {
   bool stalled();  // true once the run has failed for lack of workers
 
   RunContext& ctx_;
-  DipacoState& state_;
+  RunState& state_;
   // The task queue, by position (push_front takes positions below every other, push_back above),
   // and two indexes into it, so that a dispatch costs O(log n) per worker rather than a scan of
   // the queue: the queued (task, phase) pairs, and each home worker's queued positions.
@@ -57,18 +57,5 @@ class TaskScheduler {
   double all_down_for_good_at_ = 0.0;  // when the last worker host goes down for good (infinity: never)
 };
 
-class DipacoWorker {
- public:
-  DipacoWorker(RunContext& ctx, DipacoState& state, int worker) : ctx_(ctx), state_(state), worker_(worker) {}
-  void operator()();
-
- private:
-  void run();
-  bool run_task(const Assignment& a);  // false: it could not start (its modules were out of reach)
-  bool run_rank(const Assignment& a);  // synchronous DP: a ring rank, to the end of the run
-  RunContext& ctx_;
-  DipacoState& state_;
-  int worker_;
-};
 
 }  // namespace dipaco::sim

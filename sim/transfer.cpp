@@ -62,6 +62,8 @@ namespace {
 bool receiver_is_off(const s4u::Mailbox* to, const s4u::Host* receiver) { return !receiver->is_on() && Inbox::listens_on(to); }
 }  // namespace
 
+namespace {
+// Starts sending `payload` (simulated size `bytes`) to `to`, which `receiver` listens on.
 s4u::CommPtr send_async(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes) {
   if (receiver_is_off(to, receiver))
     throw simgrid::NetworkFailureException(XBT_THROW_POINT, "message to " + receiver->get_name() + ": its host is off");
@@ -69,6 +71,7 @@ s4u::CommPtr send_async(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, 
   return traced(ctx, to->put_async(payload, static_cast<uint64_t>(bytes)), s4u::this_actor::get_host(), receiver, bytes);
 }
 
+// Starts a bulk transfer from `from` to `to` with no actor at the sending end.
 s4u::CommPtr pull_async(RunContext& ctx, s4u::Host* from, s4u::Host* to, double bytes) {
   // SimGrid asserts (aborts) on a transfer from a host that is off: fail it the way a transfer
   // whose host dies midway fails.
@@ -77,6 +80,8 @@ s4u::CommPtr pull_async(RunContext& ctx, s4u::Host* from, s4u::Host* to, double 
   count(ctx, from, to, bytes);
   return traced(ctx, s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(bytes)), from, to, bytes);
 }
+
+}  // namespace
 
 void send_detached(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes,
                    const std::function<void(void*)>& cleanup) {
@@ -138,8 +143,9 @@ Transfer Transfer::message(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receive
   return t;
 }
 
-Transfer Transfer::pull(RunContext& ctx, s4u::Host* from, s4u::Host* to, double bytes) {
+Transfer Transfer::pull(RunContext& ctx, s4u::Host* from, s4u::Host* to, double bytes, Retry retry) {
   Transfer t;
+  t.retry_ = retry;
   t.from_ = from;
   t.to_ = to;
   t.bytes_ = bytes;
@@ -179,6 +185,10 @@ void Transfer::on_failure(RunContext& ctx) {
   const s4u::Link* link = from_->is_on() && to_->is_on() ? down_link(from_, to_) : nullptr;
   if (link == nullptr) {  // the peer failed, not the network: as before retries existed
     give_up(fmt::format("transfer from {} to {} failed: its peer is gone", from_->get_name(), to_->get_name()));
+    return;
+  }
+  if (retry_ == Retry::Never) {
+    give_up(fmt::format("transfer from {} to {} failed: link {} is down", from_->get_name(), to_->get_name(), link->get_name()));
     return;
   }
   if (failures_++ == 0) first_failure_at_ = now;

@@ -1,4 +1,5 @@
-// Simulated messages that account for their bytes: those between datacentres count as WAN bytes.
+// The one transfer API: simulated messages and pulls that account for their bytes (those between
+// datacentres count as WAN bytes) and register with the trace.
 // Transfers that must survive link failures (links with a state profile in the platform) are
 // issued again, all their bytes, after an exponential back-off (network.retry_*); a failure that
 // is not a link's (the peer's host is off, its actor is gone) ends them as it always did.
@@ -18,18 +19,10 @@
 
 namespace dipaco::sim {
 
-// Starts sending `payload` (simulated size `bytes`) to `to`, which `receiver` listens on.
-simgrid::s4u::CommPtr send_async(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver,
-                                 void* payload, double bytes);
-
 // Sends `payload` without waiting for it: `cleanup` frees it if no one ever receives it. Where the
 // route can fail, a courier actor on this host carries it and retries after link failures.
 void send_detached(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                    const std::function<void(void*)>& cleanup);
-
-// Starts a bulk transfer of `bytes` from host `from` to host `to` with no actor at the sending
-// end (a worker pulling a module from its executor's host).
-simgrid::s4u::CommPtr pull_async(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
 
 // The first link of the route from `from` to `to` that is off now, or null.
 const simgrid::s4u::Link* down_link(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
@@ -40,14 +33,20 @@ const simgrid::s4u::Link* down_link(const simgrid::s4u::Host* from, const simgri
 // stack held are kept until this is called, after Engine::run(): then they go silently.
 void release_comms_of_killed_actors();
 
-// A message or pull that wait_all() issues again after a link failure.
+// Every simulated transfer of the run: a message to a mailbox, or a bulk pull from host to host
+// with no actor at the sending end (a worker pulling a module from its executor's host, a write to
+// the checkpoint store). wait_all() issues it again after a link failure, unless it is told not to.
 class Transfer {
  public:
+  // Never: a link failure ends it at once, like a peer's failure (a checkpoint write that is simply
+  // not saved, rather than one that holds its writer up until the link is back).
+  enum class Retry { OnLinkFailure, Never };
   // A message to mailbox `to` (read on `receiver`) from this actor's host; `discard` frees the
   // payload if it is never delivered.
   static Transfer message(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                           std::function<void(void*)> discard);
-  static Transfer pull(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
+  static Transfer pull(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes,
+                       Retry retry = Retry::OnLinkFailure);
 
   Transfer(const Transfer&) = default;
   Transfer& operator=(const Transfer&) = default;
@@ -75,6 +74,7 @@ class Transfer {
   void* payload_ = nullptr;
   std::function<void(void*)> discard_;
   simgrid::s4u::CommPtr comm_;
+  Retry retry_ = Retry::OnLinkFailure;
   State state_ = Running;
   int64_t failures_ = 0;
   double retry_at_ = 0.0, first_failure_at_ = 0.0;

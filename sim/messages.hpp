@@ -1,5 +1,5 @@
 // The small messages between DiPaCo's scheduler, workers and executors, and their mailboxes.
-// Results themselves never travel in messages: they stay in DipacoState::results, so a message
+// Results themselves never travel in messages: they stay in RunState::results, so a message
 // lost with a failed host leaks a few bytes, not a path.
 #pragma once
 

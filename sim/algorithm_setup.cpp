@@ -1,4 +1,4 @@
-#include "sim/dipaco_setup.hpp"
+#include "sim/algorithm_setup.hpp"
 
 #include <fmt/format.h>
 #include <simgrid/s4u/Barrier.hpp>
@@ -38,7 +38,7 @@ int64_t min_path_sequences(const Scenario& s) {
   return stride > 0 ? std::max<int64_t>(batch + (batch + stride - 2) / (stride - 1), stride) : batch;
 }
 
-void assign_path_data(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<std::vector<int64_t>>& train_ids,
+void assign_path_data(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<std::vector<int64_t>>& train_ids,
                       const std::vector<std::vector<int64_t>>& val_ids) {
   const int paths = state.structure.paths();
   const int replicas = s.algorithm.replicas_per_path;
@@ -76,7 +76,7 @@ void assign_path_data(const Scenario& s, RunContext& ctx, DipacoState& state, co
   }
 }
 
-void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+void setup_dipaco(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   const std::string file = s.file.string();
   state.policy = policy_for(s);
   state.structure = {s.dipaco.levels, s.dipaco.share_embeddings};
@@ -143,22 +143,30 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
   init_module_state(s, state);
 }
 
-void setup_diloco(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+namespace {
+// DiLoCo's and sync's common shape: the policy, the whole model as one module, and one task per
+// placement.workers host on that worker's shard.
+void whole_model_replicas(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   state.policy = policy_for(s);
-  // One module, the whole model, trained by k replicas: one task per placement.workers host, on
-  // that worker's shard (data.sharding), its modules sent with the task from the outer host, where
-  // the scheduler and the outer optimiser (the module's executor) run.
   state.structure = {{}, true};
   state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
   const int k = static_cast<int>(hosts.size());
   place_workers(s, ctx, state, hosts, k);
-  int64_t sequences = 0;
   for (int t = 0; t < k; ++t) {
     const auto i = static_cast<size_t>(t);
     state.tasks.push_back({0, t, ctx.training ? ctx.shards[i] : nullptr, ctx.training ? ctx.shard_weights[i] : 1.0});
     state.task_hosts.push_back(ctx.worker_hosts[i]);
-    sequences += ctx.training ? static_cast<int64_t>(ctx.shards[i]->size()) : 0;
   }
+}
+}  // namespace
+
+void setup_diloco(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
+  // One module, the whole model, trained by k replicas: one task per placement.workers host, on
+  // that worker's shard (data.sharding), its modules sent with the task from the outer host, where
+  // the scheduler and the outer optimiser (the module's executor) run.
+  whole_model_replicas(s, ctx, state, hosts);
+  int64_t sequences = 0;
+  for (const auto& t : state.tasks) sequences += t.shard ? static_cast<int64_t>(t.shard->size()) : 0;
   state.shard_sizes = {sequences};
   state.validation_ids = {{}};  // whole-model rows evaluate data.eval_sequences (RunContext::record)
   if (ctx.training) state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, s.outer);
@@ -168,20 +176,11 @@ void setup_diloco(const Scenario& s, RunContext& ctx, DipacoState& state, const 
   init_module_state(s, state);
 }
 
-void setup_sync(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts) {
+void setup_sync(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   // k ranks of the whole model, each on its worker's shard; no executors (the ring is the
   // exchange); the scheduler on placement.outer only re-assigns the ranks of preempted workers.
-  state.policy = policy_for(s);
-  state.structure = {{}, true};
-  state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
-  const int k = static_cast<int>(hosts.size());
-  place_workers(s, ctx, state, hosts, k);
-  for (int t = 0; t < k; ++t) {
-    const auto i = static_cast<size_t>(t);
-    state.tasks.push_back({0, t, ctx.training ? ctx.shards[i] : nullptr, ctx.training ? ctx.shard_weights[i] : 1.0});
-    state.task_hosts.push_back(ctx.worker_hosts[i]);
-  }
-  state.ring.assign(static_cast<size_t>(k), {});
+  whole_model_replicas(s, ctx, state, hosts);
+  state.ring.assign(state.tasks.size(), {});
   state.ring_host = state.task_hosts;
   if (ctx.training) {
     state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, s.outer);
@@ -192,7 +191,7 @@ void setup_sync(const Scenario& s, RunContext& ctx, DipacoState& state, const st
   init_module_state(s, state);
 }
 
-void place_workers(const Scenario& s, RunContext& ctx, DipacoState& state, const std::vector<s4u::Host*>& hosts, int workers) {
+void place_workers(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts, int workers) {
   const std::string file = s.file.string();
   ctx.worker_hosts.clear();
   for (int w = 0; w < workers; ++w) ctx.worker_hosts.push_back(hosts[static_cast<size_t>(w) % hosts.size()]);
@@ -212,7 +211,7 @@ void place_workers(const Scenario& s, RunContext& ctx, DipacoState& state, const
   ctx.compute_seconds.assign(static_cast<size_t>(state.workers), 0.0);
 }
 
-void index_modules(const RunContext& ctx, DipacoState& state) {
+void index_modules(const RunContext& ctx, RunState& state) {
   const auto& st = state.structure;
   const int modules = st.module_count();
   state.tasks_through_module.assign(static_cast<size_t>(modules), {});
@@ -223,7 +222,7 @@ void index_modules(const RunContext& ctx, DipacoState& state) {
                                  static_cast<double>(state.layout->path_params()));
 }
 
-void init_module_state(const Scenario& s, DipacoState& state) {
+void init_module_state(const Scenario& s, RunState& state) {
   const int modules = state.structure.module_count();
   state.module_epoch.assign(static_cast<size_t>(modules), 0);
   state.module_recovering.assign(static_cast<size_t>(modules), 0);

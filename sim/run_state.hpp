@@ -1,10 +1,10 @@
-// DiPaCo over the simulated platform. A task scheduler queues the (path, replica) tasks of each
-// phase; a pool of worker actors pulls them, downloads the task's modules from their executors,
-// runs τ inner steps (simulated compute, real training on the pool) and uploads each module's new
-// version to that module's executor. Executors average online (weighted by shard size, optionally
-// rescaled by √paths), close their phase under the scenario's policy (wait_all, quorum, deadline)
-// and take the module's own Nesterov step. Preempted workers lose their task, which is re-queued;
-// the ledger (events.csv) records every attempt and contribution.
+// The shared state of a run on the task infrastructure, for every algorithm (the policy:
+// sim/algorithm_policy.hpp). A task scheduler (sim/task_scheduler.hpp) queues each phase's tasks;
+// worker actors (sim/worker.hpp) take them, get their modules, run τ inner steps (simulated
+// compute, real training on the pool) and upload each module's new version to that module's
+// executor (sim/executor.hpp), or all-reduce over a ring (sync). Executors average online and take
+// the module's outer step when their phase closes. Preempted workers lose their task, which is
+// re-queued; the ledger (events.csv) records every attempt and contribution.
 #pragma once
 
 #include <map>
@@ -23,7 +23,7 @@
 
 namespace dipaco::sim {
 
-struct DipacoState {
+struct RunState {
   AlgorithmPolicy policy;  // what the algorithm decides (sim/algorithm_policy.hpp)
   engine::PathStructure structure;
   std::unique_ptr<engine::PathLayout> layout;
@@ -172,7 +172,7 @@ struct RerouteResult {
   double once = 0.0;
   double every_window = 0.0;
 };
-std::optional<RerouteResult> rerouted_losses(const DipacoState& state, const Scenario& s);
+std::optional<RerouteResult> rerouted_losses(const RunState& state, const Scenario& s);
 
 // Early stopping: each path's best checkpoint by held-out loss, and the routed validation loss of
 // the model made of those checkpoints; nullopt unless early stopping was on.
@@ -180,25 +180,10 @@ struct EarlyStopResult {
   double loss = 0.0;
   std::vector<int> best_phase;  // per path
 };
-std::optional<EarlyStopResult> early_stopped_loss(const DipacoState& state, RunContext& ctx);
+std::optional<EarlyStopResult> early_stopped_loss(const RunState& state, RunContext& ctx);
 
-class DipacoExecutor {
- public:
-  DipacoExecutor(RunContext& ctx, DipacoState& state, int module) : ctx_(ctx), state_(state), module_(module) {}
-  void operator()();
-
- private:
-  void run();
-  int recover();  // after a restart: restores the last checkpoint, returns the phase to gather
-  void finish_phase(int phase);
-  void save_checkpoint(int phase);
-  double checkpoint_bytes() const;
-  RunContext& ctx_;
-  DipacoState& state_;
-  int module_;
-};
 
 // Records the routed row and the per-path rows for `phase` from the modules' snapshots.
-void record_dipaco_phase(RunContext& ctx, DipacoState& state, int phase);
+void record_phase(RunContext& ctx, RunState& state, int phase);
 
 }  // namespace dipaco::sim
