@@ -59,6 +59,7 @@ void Executor::run() {
       else if (msg->dropped) event = LedgerEvent::Dropped;
       state_.log(event, msg->phase, module_, msg->task, msg->attempt, msg->worker);
       if (event == LedgerEvent::Late) ++state_.late_results;
+      if (event == LedgerEvent::Stale) ctx_.count_failure(FailureCause::Stale);
       if (event == LedgerEvent::Dropped) ++state_.dropped_gradients;
       if (event == LedgerEvent::Accepted || event == LedgerEvent::Dropped) heard.insert(msg->task);
       if (event == LedgerEvent::Accepted) {
@@ -135,6 +136,7 @@ int Executor::recover() {
   ++state_.module_epoch[static_cast<size_t>(module_)];
   state_.module_recovering[static_cast<size_t>(module_)] = 0;
   ++state_.executor_recoveries;
+  ctx_.count_failure(FailureCause::ExecutorLost);
   auto& next = state_.versions[phase];
   if (next.empty()) next.resize(static_cast<size_t>(state_.structure.module_count()));
   next[static_cast<size_t>(module_)] = ctx_.training ? std::make_shared<const engine::ParamVector>(state_.store->module(module_)) : nullptr;

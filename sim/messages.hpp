@@ -5,6 +5,7 @@
 
 #include <simgrid/s4u/Mailbox.hpp>
 
+#include "sim/failure_cause.hpp"
 #include "sim/inbox.hpp"
 
 #include <string>
@@ -26,7 +27,8 @@ struct SchedulerMessage {  // worker or executor -> scheduler
   bool done = false;                  // Request: and the lease it has finished (or given up: `failed`)
   int task = -1, phase = 0, attempt = 0;
   int module = -1;                    // Closed: this module closed `phase`; Recovered: it restarted in it
-  bool failed = false;                // Request: the lease could not run (its modules were unreachable)
+  FailureCause failed = FailureCause::None;  // Request: why the lease could not run (ExecutorLost: its
+                                            // modules were unreachable)
 };
 
 struct Assignment {  // scheduler -> worker

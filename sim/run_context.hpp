@@ -17,6 +17,7 @@
 #include "engine/trainer.hpp"
 #include "reports/metrics_csv.hpp"
 #include "sim/cost_model.hpp"
+#include "sim/failure_cause.hpp"
 #include "sim/link_traces.hpp"
 #include "sim/scenario.hpp"
 
@@ -78,6 +79,8 @@ struct RunContext {
   int64_t link_failures = 0, link_retries = 0;
   double wasted_bytes = 0.0, wasted_wan_bytes = 0.0;
   int64_t abandoned_transfers = 0;
+  FailureCounts failures{};  // by cause (sim/failure_cause.hpp)
+  void count_failure(FailureCause c) { ++failures[static_cast<size_t>(c)]; }
   std::string first_abandoned;
 
   // Called, from the recording actor, right after the last outer step's whole-model row is

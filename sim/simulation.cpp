@@ -310,6 +310,11 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
         .integer("abandoned_transfers", ctx.abandoned_transfers);
     j.object("network_faults", n);
   }
+  {  // every failure, by its cause (sim/failure_cause.hpp)
+    reports::JsonObject causes;
+    for (size_t c = 1; c < kFailureCauses; ++c) causes.integer(to_string(static_cast<FailureCause>(c)), ctx.failures[c]);
+    j.object("failure_causes", causes);
+  }
   j.number("simulated_wall_clock_s", wall)
       .number("wan_bytes", ctx.wan_bytes)
       .number("total_bytes", ctx.total_bytes)

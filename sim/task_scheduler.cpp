@@ -66,7 +66,7 @@ void TaskScheduler::run() {
       } else {
         auto& held = holder_[static_cast<size_t>(msg->worker)];
         if (msg->done && held.task == msg->task && held.phase == msg->phase && held.attempt == msg->attempt) {
-          if (msg->failed) lose(held, msg->worker);  // its modules were out of reach: the task goes again
+          if (msg->failed != FailureCause::None) lose(held, msg->worker);  // its modules were out of reach: the task goes again
           held = Lease{};
         }
         // (A replica of a static assignment may have its next task already: it asked after a failure.)
@@ -269,6 +269,7 @@ bool TaskScheduler::stalled() {
   for (int m = 0; m < static_cast<int>(state_.executor_hosts.size()); ++m) {  // none for the ring
     auto* h = state_.executor_hosts[static_cast<size_t>(m)];
     if (state_.failure_plan.down_for_good_at(h) > now()) continue;
+    ctx_.count_failure(FailureCause::ExecutorLost);
     ctx_.fail(fmt::format("no progress possible in phase {} of {}: the executor of module {} (host {}) is down for good since t = {:.6g} s",
                           phase_, ctx_.scenario.algorithm.outer_steps, state_.structure.module_name(m), h->get_name(),
                           state_.failure_plan.down_for_good_at(h)));
@@ -290,6 +291,7 @@ bool TaskScheduler::stalled() {
     why = fmt::format("no worker host has been up for {:.1f} h (failures.stall_hours is {:g})", (now() - last_alive_) / 3600.0,
                       s.failures.stall_s / 3600.0);
   if (why.empty()) return false;
+  ctx_.count_failure(FailureCause::Timeout);
   ctx_.fail(fmt::format("no progress possible in phase {} of {}: {}", phase_, s.algorithm.outer_steps, why));
   state_.finished = true;
   s4u::Actor::kill_all();

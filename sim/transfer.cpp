@@ -172,7 +172,9 @@ void Transfer::attempt(RunContext& ctx) {
   state_ = Running;
 }
 
-void Transfer::give_up(std::string why) {
+void Transfer::give_up(RunContext& ctx, FailureCause cause, std::string why) {
+  ctx.count_failure(cause);
+  cause_ = cause;
   comm_ = nullptr;
   state_ = Failed;
   why_ = std::move(why);
@@ -184,11 +186,11 @@ void Transfer::on_failure(RunContext& ctx) {
   const double now = s4u::Engine::get_clock();
   const s4u::Link* link = from_->is_on() && to_->is_on() ? down_link(from_, to_) : nullptr;
   if (link == nullptr) {  // the peer failed, not the network: as before retries existed
-    give_up(fmt::format("transfer from {} to {} failed: its peer is gone", from_->get_name(), to_->get_name()));
+    give_up(ctx, FailureCause::HostDown, fmt::format("transfer from {} to {} failed: its peer is gone", from_->get_name(), to_->get_name()));
     return;
   }
   if (retry_ == Retry::Never) {
-    give_up(fmt::format("transfer from {} to {} failed: link {} is down", from_->get_name(), to_->get_name(), link->get_name()));
+    give_up(ctx, FailureCause::LinkDown, fmt::format("transfer from {} to {} failed: link {} is down", from_->get_name(), to_->get_name(), link->get_name()));
     return;
   }
   if (failures_++ == 0) first_failure_at_ = now;
@@ -200,19 +202,22 @@ void Transfer::on_failure(RunContext& ctx) {
   const auto& s = ctx.scenario;
   const double for_good = down_for_good_at(ctx, link);
   std::string reason;
+  FailureCause cause = FailureCause::LinkDown;
   if (failures_ > s.retry.limit)
     reason = fmt::format("{} link failure(s) (network.retry_limit is {})", failures_, s.retry.limit);
   else if (for_good <= now)
     reason = fmt::format("link {} is down for good since t = {:.0f} s (its state profile ends off)", link->get_name(), for_good);
-  else if (now - first_failure_at_ > s.failures.stall_s)
+  else if (now - first_failure_at_ > s.failures.stall_s) {
+    cause = FailureCause::Timeout;
     reason = fmt::format("it has failed for {:.1f} h (failures.stall_hours is {:g})", (now - first_failure_at_) / 3600.0,
                          s.failures.stall_s / 3600.0);
+  }
   if (!reason.empty()) {
     const auto what = fmt::format("transfer of {:.0f} bytes from {} to {} given up at t = {:.0f} s: {}", bytes_, from_->get_name(),
                                   to_->get_name(), now, reason);
     ++ctx.abandoned_transfers;
     if (ctx.first_abandoned.empty()) ctx.first_abandoned = what;
-    give_up(what);
+    give_up(ctx, cause, what);
     return;
   }
   // Exponential back-off, capped: bounded events while a link stays down.

@@ -57,7 +57,8 @@ class Transfer {
   ~Transfer();
 
   bool failed() const { return state_ == Failed; }
-  const std::string& why() const { return why_; }  // why it failed for good
+  FailureCause cause() const { return cause_; }    // why it failed for good (None: it did not)
+  const std::string& why() const { return why_; }  // the same, in words, for error messages
 
  private:
   Transfer() = default;
@@ -65,7 +66,7 @@ class Transfer {
   enum State { Running, BackingOff, Done, Failed };
   void attempt(RunContext& ctx);  // starts an attempt, unless the route is down
   void on_failure(RunContext& ctx);
-  void give_up(std::string why);
+  void give_up(RunContext& ctx, FailureCause cause, std::string why);
 
   simgrid::s4u::Host* from_ = nullptr;
   simgrid::s4u::Host* to_ = nullptr;
@@ -78,6 +79,7 @@ class Transfer {
   State state_ = Running;
   int64_t failures_ = 0;
   double retry_at_ = 0.0, first_failure_at_ = 0.0;
+  FailureCause cause_ = FailureCause::None;
   std::string why_;
 };
 

@@ -40,6 +40,7 @@ void Worker::run() {
     // Exit callbacks accumulate across restarts: register one, which reads the state at death.
     s4u::this_actor::on_exit([&st = state_, &ctx = ctx_, w = worker_](bool failed) {
       if (!failed || st.finished) return;
+      ctx.count_failure(FailureCause::HostDown);
       auto& r = st.running[static_cast<size_t>(w)];
       if (r.task >= 0) {
         const double lost = r.unsaved_s + (r.compute_start >= 0 ? s4u::Engine::get_clock() - r.compute_start : 0.0);
@@ -69,11 +70,11 @@ void Worker::run() {
       do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
       while (a->incarnation != me);  // one addressed to an earlier life of this worker
     }
-    request.failed = ring ? !run_rank(*a) : !run_task(*a);
-    ask = !replica || request.failed;
+    request.failed = ring ? run_rank(*a) : run_task(*a);
+    ask = !replica || request.failed != FailureCause::None;
     // Its modules were out of reach (an executor's host is down): give it back after a pause, so
     // that the retries do not spin while the host is repaired.
-    if (request.failed) s4u::this_actor::sleep_for(ctx_.scenario.failures.heartbeat_s);
+    if (request.failed != FailureCause::None) s4u::this_actor::sleep_for(ctx_.scenario.failures.heartbeat_s);
     request.done = true;
     request.task = a->task;
     request.phase = a->phase;
@@ -81,7 +82,7 @@ void Worker::run() {
   }
 }
 
-bool Worker::run_task(const Assignment& a) {
+FailureCause Worker::run_task(const Assignment& a) {
   const auto& s = ctx_.scenario;
   const auto& st = state_.structure;
   const int tau = s.algorithm.tau;
@@ -91,11 +92,12 @@ bool Worker::run_task(const Assignment& a) {
   auto& running = state_.running[static_cast<size_t>(worker_)];
   running = RunState::Running{a.task, a.phase, a.attempt};
   const auto version = state_.versions.find(a.phase);
-  if (version == state_.versions.end()) return true;  // its phase closed while the assignment travelled
+  if (version == state_.versions.end()) return FailureCause::None;  // its phase closed while the assignment travelled
   for (int m : modules)  // an executor still restoring serves no module yet: as if out of reach
     if (state_.module_recovering[static_cast<size_t>(m)]) {
       running = RunState::Running{};
-      return false;
+      ctx_.count_failure(FailureCause::ExecutorLost);
+      return FailureCause::ExecutorLost;
     }
   const auto versions = version->second;         // this phase's modules, held while the task runs
   std::vector<int> epochs;                       // the modules' epochs these versions belong to
@@ -115,29 +117,25 @@ bool Worker::run_task(const Assignment& a) {
   // executors' hosts.
   const auto own = state_.own_params.find({a.task, a.phase - 1});
   const bool continues = own != state_.own_params.end();
-  try {
-    if (resume_from > 0) {
-      std::vector<Transfer> checkpoint{Transfer::pull(ctx_, state_.storage_host, host, inner_checkpoint_bytes)};
-      wait_all(ctx_, checkpoint);
-      if (checkpoint.front().failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, checkpoint.front().why());
-      state_.resumed_steps += resume_from;
-    } else if (!continues && !state_.policy.static_assignment) {  // a static assignment brought them
-      std::vector<Transfer> pulls;  // retried after link failures (sim/transfer.hpp)
-      for (int m : modules)
-        pulls.push_back(Transfer::pull(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
-      wait_all(ctx_, pulls);
-      for (const auto& p : pulls)
-        if (p.failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, p.why());
-    }
-  } catch (const simgrid::NetworkFailureException&) {
-    for (int m : modules) {
-      if (!state_.executor_hosts[static_cast<size_t>(m)]->is_on()) {  // a module's executor host is down
-        running = RunState::Running{};
-        return false;
-      }
-    }
-    throw;
+  std::vector<Transfer> pulls;  // retried after link failures (sim/transfer.hpp)
+  if (resume_from > 0) {
+    pulls.push_back(Transfer::pull(ctx_, state_.storage_host, host, inner_checkpoint_bytes));
+  } else if (!continues && !state_.policy.static_assignment) {  // a static assignment brought them
+    for (int m : modules)
+      pulls.push_back(Transfer::pull(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
   }
+  wait_all(ctx_, pulls);
+  for (const auto& p : pulls) {
+    if (!p.failed()) continue;
+    for (int m : modules)
+      if (!state_.executor_hosts[static_cast<size_t>(m)]->is_on()) {
+        running = RunState::Running{};  // a module's executor host is down: the task goes back
+        ctx_.count_failure(FailureCause::ExecutorLost);
+        return FailureCause::ExecutorLost;
+      }
+    throw simgrid::NetworkFailureException(XBT_THROW_POINT, p.why());  // given up: the run fails
+  }
+  if (resume_from > 0) state_.resumed_steps += resume_from;
 
   auto& attempted = state_.attempted[{a.task, a.phase, epoch_sum}];  // looked up again: the pulls took time
   if (ctx_.training && !attempted.job.valid()) {
@@ -209,10 +207,10 @@ bool Worker::run_task(const Assignment& a) {
   state_.attempted.erase({a.task, a.phase, epoch_sum});
   if (std::none_of(uploads.begin(), uploads.end(), [](const Transfer& u) { return u.failed(); }))
     state_.uploaded[static_cast<size_t>(worker_)] = {a.task, a.phase, a.attempt};
-  return true;
+  return FailureCause::None;
 }
 
-bool Worker::run_rank(const Assignment& a) {
+FailureCause Worker::run_rank(const Assignment& a) {
   // Synchronous DP: rank a.task's steps from where the rank is (its progress outlives the worker
   // that ran it). Each step is one inner step of compute and a ring all-reduce of the gradients;
   // a step whose worker died is redone in full by the next one (the gradient died with the host).
@@ -257,7 +255,7 @@ bool Worker::run_rank(const Assignment& a) {
     state_.ring_intervals.erase(interval);
     if (interval == s.algorithm.outer_steps) state_.finished = true;
   }
-  return true;
+  return FailureCause::None;
 }
 
 }  // namespace dipaco::sim

@@ -17,8 +17,9 @@ class Worker {
 
  private:
   void run();
-  bool run_task(const Assignment& a);  // false: it could not start (its modules were out of reach)
-  bool run_rank(const Assignment& a);  // synchronous DP: a ring rank, to the end of the run
+  // None, or why the task could not start (ExecutorLost: its modules were out of reach).
+  FailureCause run_task(const Assignment& a);
+  FailureCause run_rank(const Assignment& a);  // synchronous DP: a ring rank, to the end of the run
   RunContext& ctx_;
   RunState& state_;
   int worker_;

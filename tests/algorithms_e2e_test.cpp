@@ -51,6 +51,8 @@ TEST(Algorithms, DilocoReplicasArePreemptedRedoneAndTheRunIsReproducible) {
   EXPECT_GT(count(rows, dipaco::reports::LedgerEvent::Lost), 0u);
   EXPECT_EQ(number(summary, "reexecutions"), static_cast<double>(count(rows, dipaco::reports::LedgerEvent::Lost)));
   EXPECT_GT(number(summary, "lost_compute_s"), 0.0);
+  EXPECT_GT(number(summary, "host_down"), 0.0);  // failure_causes: the preempted workers
+  EXPECT_EQ(number(summary, "link_down"), 0.0);
   // A replica's round is redone on its own host once it is back: the round waits, the run is slower.
   EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(calm / "summary.json"), "simulated_wall_clock_s"));
   // One task per replica per round, each on its home worker (static assignment).

@@ -109,6 +109,12 @@ TEST(Elastic, ExecutorsRecoverFromTheirLastModuleCheckpointAndThePhaseIsRedone) 
   EXPECT_EQ(recovered, 5);
   const auto summary = slurp(a / "summary.json");
   EXPECT_EQ(e2e::json_number(summary, "executor_recoveries"), 5);
+  // failure_causes: each recovery is an executor lost; tasks that had trained from a lost version
+  // and reached the executor after its recovery are stale.
+  EXPECT_GE(e2e::json_number(summary, "executor_lost"), 5);
+  EXPECT_EQ(e2e::json_number(summary, "stale"), static_cast<double>(std::count_if(rows.begin(), rows.end(), [](const auto& r) {
+              return r.event == LedgerEvent::Stale;
+            })));
   EXPECT_GT(e2e::json_number(summary, "tasks_redone_after_recovery"), 0);
   EXPECT_GT(e2e::json_number(summary, "module_checkpoints"), 0);
   EXPECT_LT(e2e::json_number(summary, "final_val_perplexity"), e2e::json_number(summary, "initial_val_perplexity"));

@@ -2,7 +2,11 @@
 // what closes a phase, which outer gradients are dropped.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "sim/algorithm_policy.hpp"
+#include "sim/failure_cause.hpp"
 
 using namespace dipaco::sim;
 
@@ -61,4 +65,11 @@ TEST(Policy, DropsDependOnTheSeedAloneAndMatchTheirProbability) {
   int differ = 0;
   for (int task = 0; task < 100; ++task) differ += gradient_dropped(s, task, 1) != gradient_dropped(other, task, 1) ? 1 : 0;
   EXPECT_GT(differ, 10);
+}
+
+TEST(FailureCause, EveryCauseHasItsOwnName) {
+  std::set<std::string> names;
+  for (size_t c = 0; c < kFailureCauses; ++c) names.insert(to_string(static_cast<FailureCause>(c)));
+  EXPECT_EQ(names.size(), kFailureCauses);
+  EXPECT_EQ(std::string(to_string(FailureCause::HostDown)), "host_down");
 }
