@@ -22,7 +22,7 @@
 #include "engine/blas_kernel.hpp"
 #include "engine/precision.hpp"
 #include "engine/trainer.hpp"
-#include "sim/cost_model.hpp"
+#include "sim/scenario/cost_model.hpp"
 
 namespace {
 
@@ -83,7 +83,7 @@ json describe(const TrainRequest& r) {
   const auto& o = r.opt;
   const int64_t params = static_cast<int64_t>(r.params->size());
   const int64_t tokens = static_cast<int64_t>(o.batch_size) * m.seq_len;
-  // The cost model's formula (sim/cost_model.hpp), for the model that really trains.
+  // The cost model's formula (sim/scenario/cost_model.hpp), for the model that really trains.
   const double flops = dipaco::sim::training_flops_per_token(params, m.blocks, m.seq_len, m.d_model) * static_cast<double>(tokens);
   return {{"model", {{"vocab", m.vocab}, {"d_model", m.d_model}, {"heads", m.heads}, {"blocks", m.blocks}, {"seq_len", m.seq_len}}},
           {"opt", {{"lr", o.lr}, {"warmup_steps", o.warmup_steps}, {"total_steps", o.total_steps}, {"min_lr_ratio", o.min_lr_ratio},

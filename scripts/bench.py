@@ -10,7 +10,7 @@
    OpenBLAS kernel this CPU can run, set by hand.
 2. Training steps of the path model through engine::train_inner (build/dipaco-bench serve) at three
    sizes, 1 thread and all cores, in fp32 and bf16 mixed precision, with cost-model FLOPs
-   (sim/cost_model.hpp).
+   (sim/scenario/cost_model.hpp).
 3. The Python peer (scripts/peer_train_step.py, Debian python3-torch 1.13.1): the same model, shapes
    and hyper-parameters, in fp32 and under torch.autocast(bf16), run side by side with 2. (alternating
    chunks of steps, the same warm-up, medians), and a replay of the engine's initial parameters and
@@ -794,7 +794,7 @@ def main():
       "the allocator's share of the difference from the computation's. All the processes of a model size and thread count "
       "(the engine and the peer at each precision) live through the whole comparison: after %d warm-up steps each, %d samples "
       "rotate between them (the order rotates too), so each computes while the others wait. FLOPs per step are the cost "
-      "model's: `training_flops_per_token(params, blocks, seq_len, d_model)` × batch × seq_len (sim/cost_model.hpp: 6N + "
+      "model's: `training_flops_per_token(params, blocks, seq_len, d_model)` × batch × seq_len (sim/scenario/cost_model.hpp: 6N + "
       "6·L·T·d per token); GFLOP/s divides them by the median step time. **Python / C++** is the peer's median step time "
       "over the engine's at the same precision: the engine's speed-up."
       % (on, PYTHON, cfg.warmup, cfg.samples))

@@ -2,7 +2,7 @@
 // hand-written platform (tests/platforms/closed-form-*.xml) and compares the ends of its transfers
 // (trace.json) and its wall-clock with the arithmetic written out below, to 1e-6 relative.
 //
-// The network model (analytic, sim/network_model.hpp): a flow first pays its route's latency with
+// The network model (analytic, sim/platform/network_model.hpp): a flow first pays its route's latency with
 // no bandwidth, then moves its bytes at its share. Flows that share a link get weighted max-min
 // shares, each flow weighing 1 / (its route's latency).
 #include <gtest/gtest.h>
@@ -115,7 +115,7 @@ TEST(ClosedForm, DilocoRoundOnThreeDatacentresOfDifferentSpeeds) {
   const double a_compute = round_flops / 1e12, b_compute = round_flops / 50e9, c_compute = round_flops / 100e9;
 
   // Broadcast at t = 0: c0's flow is held to W by its WAN link; a0's and b0's split the rest of A.
-  // (SimGrid's default lazy solver gave c0 A/3 here, above W: sim/network_model.cpp.)
+  // (SimGrid's default lazy solver gave c0 A/3 here, above W: sim/platform/network_model.cpp.)
   const double a_bcast = L + S / ((A - W) / 2), b_bcast = a_bcast;  // 0.15
   const double c_bcast = L + S / W;                                  // 0.25
   EXPECT_CLOSE(end_of(r, "outer", "a0"), a_bcast);

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "sim/compute_schedule.hpp"
+#include "sim/scenario/compute_schedule.hpp"
 
 namespace {
 using dipaco::sim::ComputeSchedule;

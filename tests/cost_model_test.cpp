@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "sim/cost_model.hpp"
+#include "sim/scenario/cost_model.hpp"
 
 using namespace dipaco::sim;
 

@@ -295,7 +295,7 @@ TEST(EndToEnd, DipacoTimingOnlyScalesTo256Paths) {
 
 TEST(EndToEnd, ActorsKilledAtTheEndLeaveNoSimGridBacktrace) {
   // Workers still sending when the last phase closes are killed with their transfers in flight;
-  // SimGrid's ~Comm warns with a backtrace if such a transfer is released then (sim/transfer.hpp).
+  // SimGrid's ~Comm warns with a backtrace if such a transfer is released then (sim/platform/transfer.hpp).
   for (const std::string trace : {"on", "off"}) {
     const auto dir = out_dir("killed-" + trace);
     const auto r = run("run " + kSource + "/scenarios/dipaco-16x16.yaml --set training=off --set trace=" + trace +

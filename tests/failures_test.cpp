@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/failures.hpp"
+#include "sim/failures/failures.hpp"
 
 namespace dipaco::sim {
 namespace {

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "sim/link_traces.hpp"
-#include "sim/scenario.hpp"
+#include "sim/platform/link_traces.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace {
 

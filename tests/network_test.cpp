@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "sim/network_model.hpp"
+#include "sim/platform/network_model.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 // scenario keys that control them.
 #include <gtest/gtest.h>
 
-#include "sim/observability.hpp"
-#include "sim/scenario.hpp"
+#include "sim/run/observability.hpp"
+#include "sim/scenario/scenario.hpp"
 
 using dipaco::reports::MetricsRow;
 using dipaco::sim::load_scenario;

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <simgrid/s4u.hpp>
 
-#include "sim/executor_placement.hpp"
+#include "sim/platform/executor_placement.hpp"
 
 TEST(ExecutorPlacement, PicksTheAnalyticallyBestDatacentre) {
   int argc = 2;

@@ -1,12 +1,12 @@
-// The algorithms' decisions without SimGrid (sim/algorithm_policy.hpp): who assigns tasks and how,
+// The algorithms' decisions without SimGrid (sim/algorithms/algorithm_policy.hpp): who assigns tasks and how,
 // what closes a phase, which outer gradients are dropped.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "sim/algorithm_policy.hpp"
-#include "sim/failure_cause.hpp"
+#include "sim/algorithms/algorithm_policy.hpp"
+#include "sim/failures/failure_cause.hpp"
 
 using namespace dipaco::sim;
 

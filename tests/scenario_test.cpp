@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "sim/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 using dipaco::sim::load_scenario;
 using dipaco::sim::ScenarioError;

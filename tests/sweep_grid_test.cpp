@@ -7,8 +7,8 @@
 #include <functional>
 #include <sstream>
 
-#include "sim/scenario.hpp"
-#include "sim/sweep_grid.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/sweep/sweep_grid.hpp"
 
 namespace {
 

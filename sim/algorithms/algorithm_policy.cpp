@@ -1,0 +1,42 @@
+#include "sim/algorithms/algorithm_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/corpus.hpp"
+
+namespace dipaco::sim {
+
+AlgorithmPolicy policy_for(const Scenario& s) {
+  AlgorithmPolicy p;
+  if (s.algorithm.name == Algorithm::Diloco) {
+    // DiLoCo: k fixed replicas of the whole model; the outer optimiser sends θ to each and averages
+    // what comes back, weighted by shard size. Seeds as the replicas always drew them.
+    p.static_assignment = true;
+    p.whole_model_rows = true;
+    p.seed_base = 1000;
+    p.weighted_train_loss = true;
+  } else if (s.algorithm.name == Algorithm::Sync) {
+    // Synchronous DP: k fixed ranks that start together with the same model and all-reduce their
+    // gradients every step. Rank 0 owns the real training (one k-fold batch per step equals the
+    // average of the k gradients), seeded as it always was.
+    p.static_assignment = true;
+    p.whole_model_rows = true;
+    p.seed_base = 999;
+    p.exchange = AlgorithmPolicy::Exchange::Ring;
+  }
+  return p;
+}
+
+size_t contributions_needed(const Scenario& s, size_t expected) {
+  if (s.dipaco.phase_policy != PhasePolicy::Quorum) return expected;
+  return std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)));
+}
+
+bool gradient_dropped(const Scenario& s, int task, int phase) {
+  if (s.failures.drop_probability <= 0.0) return false;
+  const uint64_t h = engine::mix_seed(engine::mix_seed(s.failures.seed, 0xd209), static_cast<uint64_t>(task) * 1000003ULL + static_cast<uint64_t>(phase));
+  return static_cast<double>(h >> 11) / 9007199254740992.0 < s.failures.drop_probability;
+}
+
+}  // namespace dipaco::sim

@@ -1,0 +1,43 @@
+// What each algorithm decides, apart from the actors that carry it out. The scheduler, workers and
+// executors (sim/task_scheduler.*, sim/dipaco_actors.*) are one infrastructure for every
+// algorithm; they ask this policy, which is plain data and functions that unit tests drive without
+// SimGrid (tests/policy_test.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sim/scenario/scenario.hpp"
+
+namespace dipaco::sim {
+
+struct AlgorithmPolicy {
+  // Each task belongs to one replica's worker, which gets it pushed when its phase opens, together
+  // with the task's modules: DiLoCo's broadcast of θ. Otherwise workers ask the scheduler for work
+  // and pull their path's modules from the executors (DiPaCo's worker pool).
+  bool static_assignment = false;
+  // The metrics: one row for the whole model (evaluated on data.eval_sequences) rather than a
+  // routed row plus one row per path.
+  bool whole_model_rows = false;
+  // Task t's inner steps draw their batches from seed mix_seed(scenario seed, seed_base + t).
+  uint64_t seed_base = 5000;
+  // The training loss of a phase: task losses weighted by shard size (true) or plain means per path.
+  bool weighted_train_loss = false;
+  // How workers exchange what they trained: uploads to the modules' executors, which average and
+  // take the outer step once per phase; or a ring all-reduce of gradients after every inner step
+  // (synchronous data parallelism: no executors, phases are only the metrics' intervals).
+  enum class Exchange { Executors, Ring } exchange = Exchange::Executors;
+};
+
+AlgorithmPolicy policy_for(const Scenario& s);
+
+// How many contributions close a phase that `expected` tasks train in, under the scenario's phase
+// policy (wait_all: all; quorum: ⌈q·expected⌉, at least 1; deadline: all, or what came by then).
+size_t contributions_needed(const Scenario& s, size_t expected);
+
+// Whether (task, phase)'s outer gradient is lost on the way (failures.drop_probability): a function
+// of the seed alone, so a re-executed attempt meets the same fate and drops do not depend on the
+// order of events.
+bool gradient_dropped(const Scenario& s, int task, int phase);
+
+}  // namespace dipaco::sim

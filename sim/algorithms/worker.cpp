@@ -1,0 +1,261 @@
+#include "sim/algorithms/worker.hpp"
+
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+
+#include <algorithm>
+#include <memory>
+
+#include "engine/corpus.hpp"
+#include "sim/run/actor_guard.hpp"
+#include "sim/algorithms/algorithm_policy.hpp"
+#include "sim/algorithms/ring_allreduce.hpp"
+#include "sim/platform/transfer.hpp"
+
+namespace dipaco::sim {
+namespace s4u = simgrid::s4u;
+
+namespace {
+double now() { return s4u::Engine::get_clock(); }
+}  // namespace
+
+
+void Worker::operator()() {
+  guarded(ctx_, "worker " + std::to_string(worker_), [this] {
+    try {
+      run();
+    } catch (const simgrid::NetworkFailureException&) {
+      if (!state_.finished) throw;  // once the run is over, the scheduler's closed mailbox is no failure
+    }
+  });
+}
+
+void Worker::run() {
+  auto* self = s4u::Actor::self();
+  self->daemonize();  // the run ends when the scheduler and the executors do
+  const int me = ++state_.incarnation[static_cast<size_t>(worker_)];
+  if (self->get_restart_count() == 0) {
+    // Exit callbacks accumulate across restarts: register one, which reads the state at death.
+    s4u::this_actor::on_exit([&st = state_, &ctx = ctx_, w = worker_](bool failed) {
+      if (!failed || st.finished) return;
+      ctx.count_failure(FailureCause::HostDown);
+      auto& r = st.running[static_cast<size_t>(w)];
+      if (r.task >= 0) {
+        const double lost = r.unsaved_s + (r.compute_start >= 0 ? s4u::Engine::get_clock() - r.compute_start : 0.0);
+        st.lost_compute_s += lost;
+        st.lost_flops += lost * ctx.worker_hosts[static_cast<size_t>(w)]->get_speed();
+      }
+      r = RunState::Running{};
+      st.deaths.push_back({w, st.incarnation[static_cast<size_t>(w)]});
+    });
+  }
+  s4u::this_actor::sleep_until(ctx_.start_time);
+  SchedulerMessage request{SchedulerMessage::Request, worker_, me};
+  // A replica of a static assignment asks only when the scheduler cannot know it is free: after a
+  // restart (a new life) and after a task that could not run. Its first task comes unasked, the
+  // next ones when their phase opens.
+  const bool replica = state_.policy.static_assignment && worker_ < state_.primary_workers;
+  bool ask = !replica || self->get_restart_count() > 0;
+  const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;
+  while (true) {
+    if (ask)
+      send_and_wait(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
+                    [](void* p) { delete static_cast<SchedulerMessage*>(p); });
+    std::unique_ptr<Assignment> a;
+    if (ring && !ask && !request.done) {  // a rank's first life: its rank, from the start, unasked
+      a = std::make_unique<Assignment>(Assignment{worker_, 0, 1, me});
+    } else {
+      do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
+      while (a->incarnation != me);  // one addressed to an earlier life of this worker
+    }
+    request.failed = ring ? run_rank(*a) : run_task(*a);
+    ask = !replica || request.failed != FailureCause::None;
+    // Its modules were out of reach (an executor's host is down): give it back after a pause, so
+    // that the retries do not spin while the host is repaired.
+    if (request.failed != FailureCause::None) s4u::this_actor::sleep_for(ctx_.scenario.failures.heartbeat_s);
+    request.done = true;
+    request.task = a->task;
+    request.phase = a->phase;
+    request.attempt = a->attempt;
+  }
+}
+
+FailureCause Worker::run_task(const Assignment& a) {
+  const auto& s = ctx_.scenario;
+  const auto& st = state_.structure;
+  const int tau = s.algorithm.tau;
+  const auto& task = state_.tasks[static_cast<size_t>(a.task)];
+  const auto modules = st.modules_of(task.path);
+  auto* host = ctx_.worker_hosts[static_cast<size_t>(worker_)];
+  auto& running = state_.running[static_cast<size_t>(worker_)];
+  running = RunState::Running{a.task, a.phase, a.attempt};
+  const auto version = state_.versions.find(a.phase);
+  if (version == state_.versions.end()) return FailureCause::None;  // its phase closed while the assignment travelled
+  for (int m : modules)  // an executor still restoring serves no module yet: as if out of reach
+    if (state_.module_recovering[static_cast<size_t>(m)]) {
+      running = RunState::Running{};
+      ctx_.count_failure(FailureCause::ExecutorLost);
+      return FailureCause::ExecutorLost;
+    }
+  const auto versions = version->second;         // this phase's modules, held while the task runs
+  std::vector<int> epochs;                       // the modules' epochs these versions belong to
+  int epoch_sum = 0;
+  double path_bytes = 0.0;
+  for (int m : modules) {
+    epochs.push_back(state_.module_epoch[static_cast<size_t>(m)]);
+    epoch_sum += epochs.back();
+    path_bytes += state_.module_bytes[static_cast<size_t>(m)];
+  }
+  // An inner checkpoint holds the parameters and both AdamW moments.
+  const double inner_checkpoint_bytes = 3.0 * path_bytes;
+  const int resume_from = state_.attempted[{a.task, a.phase, epoch_sum}].saved_steps;
+
+  // A task resumes from its inner checkpoint on the storage host; one whose last outer gradient was
+  // dropped continues from its own parameters; the others pull their path's modules from the
+  // executors' hosts.
+  const auto own = state_.own_params.find({a.task, a.phase - 1});
+  const bool continues = own != state_.own_params.end();
+  std::vector<Transfer> pulls;  // retried after link failures (sim/platform/transfer.hpp)
+  if (resume_from > 0) {
+    pulls.push_back(Transfer::pull(ctx_, state_.storage_host, host, inner_checkpoint_bytes));
+  } else if (!continues && !state_.policy.static_assignment) {  // a static assignment brought them
+    for (int m : modules)
+      pulls.push_back(Transfer::pull(ctx_, state_.executor_hosts[static_cast<size_t>(m)], host, state_.module_bytes[static_cast<size_t>(m)]));
+  }
+  wait_all(ctx_, pulls);
+  for (const auto& p : pulls) {
+    if (!p.failed()) continue;
+    for (int m : modules)
+      if (!state_.executor_hosts[static_cast<size_t>(m)]->is_on()) {
+        running = RunState::Running{};  // a module's executor host is down: the task goes back
+        ctx_.count_failure(FailureCause::ExecutorLost);
+        return FailureCause::ExecutorLost;
+      }
+    throw simgrid::NetworkFailureException(XBT_THROW_POINT, p.why());  // given up: the run fails
+  }
+  if (resume_from > 0) state_.resumed_steps += resume_from;
+
+  auto& attempted = state_.attempted[{a.task, a.phase, epoch_sum}];  // looked up again: the pulls took time
+  if (ctx_.training && !attempted.job.valid()) {
+    engine::AdamState opt;
+    if (s.dipaco.inner_state == InnerState::Path) {
+      const auto m = state_.task_moments.find({a.task, a.phase - 1});
+      if (m != state_.task_moments.end()) opt = m->second;  // copied: a re-execution needs it again
+    } else if (s.dipaco.inner_state == InnerState::Module) {
+      state_.store->compose_inner_moments(task.path, opt.exp_avg, opt.exp_avg_sq);
+      opt.steps = opt.exp_avg.empty() ? 0 : static_cast<int64_t>(a.phase - 1) * tau;
+    }
+    std::vector<std::shared_ptr<const engine::ParamVector>> segments(static_cast<size_t>(st.segments()));
+    for (int m : modules) segments[static_cast<size_t>(st.segment_of_module(m))] = versions[static_cast<size_t>(m)];
+    auto params = continues ? std::make_shared<const engine::ParamVector>(own->second.get().params)
+                            : std::make_shared<const engine::ParamVector>(engine::PathRecipe{state_.layout.get(), std::move(segments)}.compose());
+    attempted.job = ctx_.submit_training(std::move(params), std::move(opt), {task.shard}, static_cast<int64_t>(a.phase - 1) * tau, tau,
+                                         engine::mix_seed(s.seed, state_.policy.seed_base + static_cast<uint64_t>(a.task)));
+  }
+  const auto job = attempted.job;
+
+  // The inner steps, in chunks between inner checkpoints (one chunk without them). A death loses
+  // the compute since the last checkpoint that reached the storage host.
+  const int every = s.checkpoints.inner_every_steps > 0 ? s.checkpoints.inner_every_steps : tau;
+  auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
+  for (int done = resume_from; done < tau;) {
+    const int chunk = std::min(every - done % every, tau - done);
+    running.compute_start = now();
+    s4u::this_actor::execute(ctx_.cost.host_flops(chunk));
+    running.unsaved_s += now() - running.compute_start;
+    running.compute_start = -1.0;
+    done += chunk;
+    if (done == tau) break;
+    // A write to the storage host: the same host-to-host transfer as a pull. Not saved (a link
+    // down): a later death loses this chunk too.
+    std::vector<Transfer> write{Transfer::pull(ctx_, host, state_.storage_host, inner_checkpoint_bytes, Transfer::Retry::Never)};
+    wait_all(ctx_, write);
+    if (!write.front().failed()) {
+      state_.attempted[{a.task, a.phase, epoch_sum}].saved_steps = done;
+      ++state_.inner_checkpoints;
+      compute += running.unsaved_s;
+      running.unsaved_s = 0.0;
+    }
+  }
+
+  if (ctx_.training) {
+    const auto& r = job.get();
+    if (s.dipaco.inner_state == InnerState::Path) state_.task_moments[{a.task, a.phase}] = r.opt_state;
+    const auto phase = state_.phases.find(a.phase);
+    if (phase != state_.phases.end()) phase->second.task_loss.emplace(a.task, r.mean_loss);
+  }
+  const bool dropped = gradient_dropped(s, a.task, a.phase);
+  state_.results[{a.task, a.phase, a.attempt}] = RunState::Result{job, static_cast<int>(modules.size())};
+  std::vector<Transfer> uploads;  // retried after link failures (sim/platform/transfer.hpp)
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const int m = modules[i];
+    uploads.push_back(Transfer::message(ctx_, executor_mailbox(m, host), state_.executor_hosts[static_cast<size_t>(m)],
+                                        new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
+                                        state_.module_bytes[static_cast<size_t>(m)], [](void* p) { delete static_cast<ContributionMessage*>(p); }));
+  }
+  // An upload fails for good when its executor has moved past the phase for good (the run's last
+  // phase closed under a quorum or deadline; the result was late anyway), when its executor's host
+  // died (the phase is redone after the recovery) or when it was given up.
+  wait_all(ctx_, uploads);
+  if (dropped && ctx_.training) state_.own_params[{a.task, a.phase}] = job;
+  compute += running.unsaved_s;  // the result is with the executors: its compute is secured
+  running = RunState::Running{};
+  // Done: a later attempt (after an executor's recovery) trains from other versions, so the job is
+  // not needed again; dropping it keeps at most one path per busy worker in memory.
+  state_.attempted.erase({a.task, a.phase, epoch_sum});
+  if (std::none_of(uploads.begin(), uploads.end(), [](const Transfer& u) { return u.failed(); }))
+    state_.uploaded[static_cast<size_t>(worker_)] = {a.task, a.phase, a.attempt};
+  return FailureCause::None;
+}
+
+FailureCause Worker::run_rank(const Assignment& a) {
+  // Synchronous DP: rank a.task's steps from where the rank is (its progress outlives the worker
+  // that ran it). Each step is one inner step of compute and a ring all-reduce of the gradients;
+  // a step whose worker died is redone in full by the next one (the gradient died with the host).
+  const auto& s = ctx_.scenario;
+  const int tau = s.algorithm.tau, total = s.algorithm.outer_steps * tau;
+  const int rank = a.task;
+  const int k = static_cast<int>(state_.ring.size());
+  auto& progress = state_.ring[static_cast<size_t>(rank)];
+  state_.ring_host[static_cast<size_t>(rank)] = s4u::this_actor::get_host();
+  auto& running = state_.running[static_cast<size_t>(worker_)];
+  auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
+  while (progress.step < total) {
+    const int interval = progress.step / tau + 1;
+    running = RunState::Running{rank, interval, a.attempt};
+    auto& iv = state_.ring_intervals[interval];
+    if (rank == 0 && ctx_.training && !iv.job.valid())  // one batch from every rank's shard per step
+      iv.job = ctx_.submit_training(state_.ring_params, std::move(state_.ring_adam), ctx_.shards,
+                                    static_cast<int64_t>(interval - 1) * tau, tau, engine::mix_seed(s.seed, state_.policy.seed_base));
+    running.compute_start = now();
+    s4u::this_actor::execute(ctx_.cost.host_flops(1));
+    running.unsaved_s += now() - running.compute_start;
+    running.compute_start = -1.0;
+    ring_allreduce(ctx_, state_, rank, ctx_.cost.message_bytes);
+    compute += running.unsaved_s;  // the step is done everywhere: its compute is secured
+    running = RunState::Running{};
+    if (rank == 0) ++ctx_.synchronisations;
+    progress = RunState::RingProgress{progress.step + 1, 0};
+    if (progress.step % tau != 0) continue;
+    auto& done = state_.ring_intervals[interval];
+    if (rank == 0 && ctx_.training) {  // before rank 0 starts the next interval from it
+      auto result = done.job.get();
+      done.loss = result.mean_loss;
+      state_.ring_adam = std::move(result.opt_state);
+      state_.ring_params = std::make_shared<const engine::ParamVector>(std::move(result.params));
+      done.params = state_.ring_params;
+    }
+    // The interval ends when its last step's ring reaches its last rank, not when rank 0 is done.
+    if (++done.finished < k) continue;
+    const auto loss = done.loss;
+    const auto params = done.params;
+    if (interval % s.algorithm.eval_every == 0 || interval == s.algorithm.outer_steps) ctx_.record(interval, loss, params);
+    state_.ring_intervals.erase(interval);
+    if (interval == s.algorithm.outer_steps) state_.finished = true;
+  }
+  return FailureCause::None;
+}
+
+}  // namespace dipaco::sim

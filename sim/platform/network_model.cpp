@@ -1,0 +1,42 @@
+#include "sim/platform/network_model.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u/Link.hpp>
+
+#include "sim/platform/platform.hpp"
+
+namespace dipaco::sim {
+
+std::vector<std::string> network_config(NetworkModel model) {
+  // SimGrid's lazy, selective update of the max-min system re-solves only the links it marks as
+  // touched. When a flow becomes active (its latency paid) and the first link of its route is
+  // already marked, its other links are not (lmm::System::update_modified_cnst_set_from_variable,
+  // in 3.32 and still in SimGrid's master): the flow then runs faster than a narrower link on its
+  // route allows. Seen here: two flows from one host, one behind a 20 MB/s WAN link, both got
+  // 50 MB/s. Solving the whole system at every change is exact (tests/closed_form_test.cpp).
+  std::vector<std::string> exact = {"network/optim:Full", "network/maxmin-selective-update:0"};
+  if (model == NetworkModel::Analytic)
+    exact.insert(exact.begin(), {"network/model:CM02", "network/TCP-gamma:0", "network/crosstraffic:0"});
+  return exact;  // simgrid: otherwise SimGrid's defaults
+}
+
+void scale_wan_links(const Scenario& s, const PlatformTraces& traces) {
+  const struct {
+    double scale;
+    const char* key;
+    const char* trace;
+  } scales[] = {{s.wan_bandwidth_scale, "network.wan_bandwidth_scale", "bandwidth_file"},
+                {s.wan_latency_scale, "network.wan_latency_scale", "latency_file"}};
+  if (scales[0].scale == 1.0 && scales[1].scale == 1.0) return;
+  for (auto* link : all_wan_links()) {
+    for (const auto& sc : scales)
+      if (sc.scale != 1.0 && traces.link(link->get_name(), sc.trace) != nullptr)
+        throw ScenarioError(fmt::format("{}: key '{}': WAN link '{}' of {} follows a {} (absolute values), which a scale cannot "
+                                        "apply to; scale the trace file or leave {} at 1",
+                                        s.file.string(), sc.key, link->get_name(), s.platform.string(), sc.trace, sc.key));
+    link->set_bandwidth(link->get_bandwidth() * s.wan_bandwidth_scale);
+    link->set_latency(link->get_latency() * s.wan_latency_scale);
+  }
+}
+
+}  // namespace dipaco::sim
