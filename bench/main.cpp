@@ -18,10 +18,10 @@
 #include <string>
 
 #include "bench/torch_ops.hpp"
-#include "engine/allocator.hpp"
-#include "engine/blas_kernel.hpp"
-#include "engine/precision.hpp"
-#include "engine/trainer.hpp"
+#include "engine/train/allocator.hpp"
+#include "engine/train/blas_kernel.hpp"
+#include "engine/train/precision.hpp"
+#include "engine/train/trainer.hpp"
 #include "sim/scenario/cost_model.hpp"
 
 namespace {
@@ -63,7 +63,7 @@ std::shared_ptr<const dipaco::engine::SequenceSet> random_data(const ModelConfig
   return data;
 }
 
-// The engine's defaults (engine/config.hpp), as the scenarios use them, with this batch size.
+// The engine's defaults (engine/train/config.hpp), as the scenarios use them, with this batch size.
 TrainRequest make_request(const Setup& s) {
   TrainRequest r;
   r.model = s.model;

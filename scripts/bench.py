@@ -61,7 +61,7 @@ QUICKSTART = "scenarios/quickstart.yaml"
 
 # What a fresh user's environment lacks: OpenBLAS overrides (a shell profile or a CI harness may set
 # them; with OPENBLAS_CORETYPE set, dipaco keeps the user's kernel instead of choosing one) and the
-# bookkeeping of dipaco's own re-execution (engine/blas_kernel.cpp), which a child must not inherit.
+# bookkeeping of dipaco's own re-execution (engine/train/blas_kernel.cpp), which a child must not inherit.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 DIPACO_BLAS_PREFIX = "DIPACO_BLAS_"
 # fp32 GEMM is compared against these OpenBLAS kernels set by hand, each where the CPU has what it needs
@@ -945,7 +945,7 @@ def write_compute(w, kernel, peer_kernels, mismatch, with_python):
     w("")
     w("`build/dipaco-bench kernel`, which starts as every project binary does: when OpenBLAS picked a kernel of a narrower "
       "ISA than the CPU's best and `OPENBLAS_CORETYPE` is not set, it runs itself again with `OPENBLAS_CORETYPE=<best>` "
-      "(engine/blas_kernel.cpp).")
+      "(engine/train/blas_kernel.cpp).")
     w("")
     w("| | |")
     w("|---|---|")

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The Python peer of the engine's training step: the path model of engine/model.cpp and the inner
-AdamW of engine/trainer.cpp, written as a PyTorch user would (nn.Module, torch.optim.AdamW with its
+"""The Python peer of the engine's training step: the path model of engine/train/model.cpp and the inner
+AdamW of engine/train/trainer.cpp, written as a PyTorch user would (nn.Module, torch.optim.AdamW with its
 defaults, clip_grad_norm_). Debian's python3-torch 1.13.1: the same ATen, oneDNN and BLAS as
 libtorch-dev. scripts/bench.py runs it side by side with `dipaco-bench serve`.
 
@@ -113,7 +113,7 @@ class Gpt(nn.Module):
 
 
 def lr_at(opt, step):
-    """engine/lr_schedule.cpp: linear warm-up, then cosine to min_lr_ratio * lr over total_steps."""
+    """engine/train/lr_schedule.cpp: linear warm-up, then cosine to min_lr_ratio * lr over total_steps."""
     if opt["warmup_steps"] > 0 and step < opt["warmup_steps"]:
         return opt["lr"] * (step + 1) / opt["warmup_steps"]
     span = max(opt["total_steps"] - opt["warmup_steps"], 1)

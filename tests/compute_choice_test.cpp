@@ -1,9 +1,9 @@
 // The CPU-to-kernel table, the start-up decision and what `precision` resolves to, as pure
-// functions over made-up CPUs (engine/blas_kernel.hpp, engine/precision.hpp).
+// functions over made-up CPUs (engine/train/blas_kernel.hpp, engine/train/precision.hpp).
 #include <gtest/gtest.h>
 
-#include "engine/blas_kernel.hpp"
-#include "engine/precision.hpp"
+#include "engine/train/blas_kernel.hpp"
+#include "engine/train/precision.hpp"
 
 using namespace dipaco::engine;
 

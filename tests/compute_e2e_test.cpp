@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "e2e_support.hpp"
-#include "engine/blas_kernel.hpp"  // best_kernel_for: the table under test
-#include "engine/cpu_features.hpp"
+#include "engine/train/blas_kernel.hpp"  // best_kernel_for: the table under test
+#include "engine/train/cpu_features.hpp"
 
 using namespace e2e;
 

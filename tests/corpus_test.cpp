@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/config.hpp"
-#include "engine/corpus.hpp"
-#include "engine/sharding.hpp"
+#include "engine/train/config.hpp"
+#include "engine/data/corpus.hpp"
+#include "engine/data/sharding.hpp"
 
 using namespace dipaco::engine;
 

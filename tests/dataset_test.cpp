@@ -3,8 +3,8 @@
 
 #include <fstream>
 
-#include "engine/dataset.hpp"
-#include "engine/text_sources.hpp"
+#include "engine/data/dataset.hpp"
+#include "engine/data/text_sources.hpp"
 
 using namespace dipaco::engine;
 namespace fs = std::filesystem;

@@ -1,8 +1,8 @@
 // Model internals: shapes and causal masking. The one test file that includes torch.
 #include <gtest/gtest.h>
 
-#include "engine/model.hpp"
-#include "engine/trainer.hpp"
+#include "engine/train/model.hpp"
+#include "engine/train/trainer.hpp"
 
 using namespace dipaco::engine;
 

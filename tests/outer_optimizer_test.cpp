@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/outer_optimizer.hpp"
+#include "engine/modules/outer_optimizer.hpp"
 
 using dipaco::engine::OuterKind;
 using dipaco::engine::OuterOptimizer;

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "engine/paths.hpp"
-#include "engine/trainer.hpp"
+#include "engine/modules/paths.hpp"
+#include "engine/train/trainer.hpp"
 
 using namespace dipaco::engine;
 

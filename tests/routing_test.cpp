@@ -1,9 +1,9 @@
 // Generative routing: k-means on router features from a briefly trained base model.
 #include <gtest/gtest.h>
 
-#include "engine/kmeans.hpp"
-#include "engine/linear_router.hpp"
-#include "engine/trainer.hpp"
+#include "engine/modules/kmeans.hpp"
+#include "engine/modules/linear_router.hpp"
+#include "engine/train/trainer.hpp"
 
 using namespace dipaco::engine;
 

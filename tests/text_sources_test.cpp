@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "engine/text_sources.hpp"
+#include "engine/data/text_sources.hpp"
 
 using namespace dipaco::engine;
 namespace fs = std::filesystem;

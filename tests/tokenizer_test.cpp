@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "engine/corpus.hpp"
-#include "engine/text_sources.hpp"
-#include "engine/tokenizer.hpp"
+#include "engine/data/corpus.hpp"
+#include "engine/data/text_sources.hpp"
+#include "engine/data/tokenizer.hpp"
 
 using namespace dipaco::engine;
 

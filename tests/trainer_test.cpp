@@ -4,8 +4,8 @@
 #include <cmath>
 #include <thread>
 
-#include "engine/thread_pool.hpp"
-#include "engine/trainer.hpp"
+#include "engine/train/thread_pool.hpp"
+#include "engine/train/trainer.hpp"
 
 using namespace dipaco::engine;
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/corpus.hpp"
+#include "engine/train/seed.hpp"
 
 namespace dipaco::sim {
 

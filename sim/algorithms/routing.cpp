@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "engine/kmeans.hpp"
-#include "engine/sharding.hpp"
+#include "engine/modules/kmeans.hpp"
+#include "engine/data/sharding.hpp"
 
 namespace dipaco::sim {
 namespace {

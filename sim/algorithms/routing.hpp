@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/kmeans.hpp"
-#include "engine/thread_pool.hpp"
-#include "engine/trainer.hpp"
+#include "engine/modules/kmeans.hpp"
+#include "engine/train/thread_pool.hpp"
+#include "engine/train/trainer.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace dipaco::sim {

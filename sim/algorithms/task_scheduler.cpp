@@ -12,7 +12,7 @@
 #include <memory>
 #include <optional>
 
-#include "engine/corpus.hpp"
+#include "engine/data/corpus.hpp"
 #include "sim/run/actor_guard.hpp"
 #include "sim/algorithms/algorithm_policy.hpp"
 #include "sim/platform/inbox.hpp"

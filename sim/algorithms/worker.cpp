@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "engine/corpus.hpp"
+#include "engine/train/seed.hpp"
 #include "sim/run/actor_guard.hpp"
 #include "sim/algorithms/algorithm_policy.hpp"
 #include "sim/algorithms/ring_allreduce.hpp"

@@ -13,7 +13,7 @@
 #include <random>
 #include <sstream>
 
-#include "engine/corpus.hpp"
+#include "engine/train/seed.hpp"
 #include "sim/platform/platform.hpp"
 
 namespace dipaco::sim {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <ostream>
 
-#include "engine/text_sources.hpp"
+#include "engine/data/text_sources.hpp"
 
 namespace dipaco::sim {
 

@@ -4,7 +4,7 @@
 
 #include <iosfwd>
 
-#include "engine/dataset.hpp"
+#include "engine/data/dataset.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace dipaco::sim {

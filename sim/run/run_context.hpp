@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/paths.hpp"
-#include "engine/thread_pool.hpp"
-#include "engine/trainer.hpp"
+#include "engine/modules/paths.hpp"
+#include "engine/train/thread_pool.hpp"
+#include "engine/train/trainer.hpp"
 #include "reports/metrics_csv.hpp"
 #include "sim/scenario/cost_model.hpp"
 #include "sim/failures/failure_cause.hpp"

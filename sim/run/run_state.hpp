@@ -13,9 +13,9 @@
 #include <optional>
 #include <vector>
 
-#include "engine/kmeans.hpp"
-#include "engine/linear_router.hpp"
-#include "engine/paths.hpp"
+#include "engine/modules/kmeans.hpp"
+#include "engine/modules/linear_router.hpp"
+#include "engine/modules/paths.hpp"
 #include "reports/ledger.hpp"
 #include "sim/algorithms/algorithm_policy.hpp"
 #include "sim/failures/failures.hpp"

@@ -22,13 +22,13 @@
 
 #include <sys/resource.h>
 
-#include "engine/blas_kernel.hpp"
-#include "engine/corpus.hpp"
-#include "engine/precision.hpp"
-#include "engine/sharding.hpp"
-#include "engine/thread_pool.hpp"
-#include "engine/trainer.hpp"
-#include "engine/warm_start.hpp"
+#include "engine/train/blas_kernel.hpp"
+#include "engine/data/corpus.hpp"
+#include "engine/train/precision.hpp"
+#include "engine/data/sharding.hpp"
+#include "engine/train/thread_pool.hpp"
+#include "engine/train/trainer.hpp"
+#include "engine/train/warm_start.hpp"
 #include "reports/atomic_file.hpp"
 #include "reports/metrics_csv.hpp"
 #include "reports/summary_json.hpp"

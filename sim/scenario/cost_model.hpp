@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/config.hpp"
+#include "engine/train/config.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace dipaco::sim {

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/config.hpp"
-#include "engine/dataset.hpp"
-#include "engine/outer_optimizer.hpp"
-#include "engine/paths.hpp"
-#include "engine/precision.hpp"
+#include "engine/train/config.hpp"
+#include "engine/data/dataset.hpp"
+#include "engine/modules/outer_optimizer.hpp"
+#include "engine/modules/paths.hpp"
+#include "engine/train/precision.hpp"
 #include "sim/scenario/compute_schedule.hpp"
 
 namespace dipaco::sim {
@@ -163,7 +163,7 @@ struct RetrySpec {
 
 // init: the run starts from a dense model pre-trained on all the training data (a warm start, as
 // the papers do), trained once and cached next to the token caches under a key of everything that
-// determines it (engine/warm_start.hpp), so every run and seed that asks for the same one reuses it.
+// determines it (engine/train/warm_start.hpp), so every run and seed that asks for the same one reuses it.
 struct InitSpec {
   int pretrain_steps = 0;  // 0: from scratch. DiPaCo's base model: dipaco.base_steps when unset
   bool pretrain_steps_set = false;
@@ -197,7 +197,7 @@ struct Scenario {
   CheckpointSpec checkpoints;
   CostSpec cost;
   bool training = true;
-  // Training precision as asked; the run resolves `auto` for its CPU (engine/precision.hpp) and
+  // Training precision as asked; the run resolves `auto` for its CPU (engine/train/precision.hpp) and
   // sets inner.bf16.
   engine::Precision precision = engine::Precision::Auto;
   // Observability (README "Outputs"): summary.json's time_to_target_s is the simulated time of the
