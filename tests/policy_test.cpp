@@ -73,3 +73,17 @@ TEST(FailureCause, EveryCauseHasItsOwnName) {
   EXPECT_EQ(names.size(), kFailureCauses);
   EXPECT_EQ(std::string(to_string(FailureCause::HostDown)), "host_down");
 }
+
+TEST(Policy, PrimaryWorkersTakeTheirOwnTaskFirstThenSteal) {
+  EXPECT_EQ(primary_pick(7, 2), std::optional<int64_t>(7));  // its home task, though another is ahead
+  EXPECT_EQ(primary_pick(std::nullopt, 2), std::optional<int64_t>(2));  // none of its own: the first queued
+  EXPECT_EQ(primary_pick(std::nullopt, std::nullopt), std::nullopt);
+}
+
+TEST(Policy, TheBackupPoolTakesOnlyWhatTheHomeWorkerCannot) {
+  EXPECT_TRUE(backup_may_take(false, false, 0, 3));  // home host down
+  EXPECT_TRUE(backup_may_take(true, true, 3, 3));    // home busy with this phase's task
+  EXPECT_TRUE(backup_may_take(true, true, 4, 3));
+  EXPECT_FALSE(backup_may_take(true, true, 2, 3));   // home finishing an earlier phase: it will ask
+  EXPECT_FALSE(backup_may_take(true, false, 0, 3));  // home idle
+}

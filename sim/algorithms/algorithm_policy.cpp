@@ -28,6 +28,14 @@ AlgorithmPolicy policy_for(const Scenario& s) {
   return p;
 }
 
+std::optional<int64_t> primary_pick(std::optional<int64_t> first_home, std::optional<int64_t> first_queued) {
+  return first_home ? first_home : first_queued;
+}
+
+bool backup_may_take(bool home_up, bool home_busy, int home_phase, int task_phase) {
+  return !home_up || (home_busy && home_phase >= task_phase);
+}
+
 size_t contributions_needed(const Scenario& s, size_t expected) {
   if (s.dipaco.phase_policy != PhasePolicy::Quorum) return expected;
   return std::max<size_t>(1, static_cast<size_t>(std::ceil(s.dipaco.quorum * static_cast<double>(expected) - 1e-9)));

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "sim/scenario/scenario.hpp"
 
@@ -30,6 +31,14 @@ struct AlgorithmPolicy {
 };
 
 AlgorithmPolicy policy_for(const Scenario& s);
+
+// Assignment. A primary worker takes the first queued task whose home it is (`first_home`), else
+// the first queued task (`first_queued`: work stealing); nothing when the queue is empty.
+std::optional<int64_t> primary_pick(std::optional<int64_t> first_home, std::optional<int64_t> first_queued);
+// The backup pool takes a queued task of `task_phase` only when its home worker is down, or busy
+// with a task of that phase or a later one: a home worker still finishing an earlier phase's task
+// (its "done" on its way) is about to ask for its own.
+bool backup_may_take(bool home_up, bool home_busy, int home_phase, int task_phase);
 
 // How many contributions close a phase that `expected` tasks train in, under the scenario's phase
 // policy (wait_all: all; quorum: ⌈q·expected⌉, at least 1; deadline: all, or what came by then).

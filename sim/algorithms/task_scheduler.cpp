@@ -220,20 +220,17 @@ void TaskScheduler::dispatch() {
       ++next;
       continue;
     }
-    // A primary worker takes the first queued task whose home it is, else the first queued task
-    // (work stealing). The backup pool takes only tasks whose home worker is down or busy with a
-    // task of the phase open now: one still finishing a closed phase's task (its "done" on its way
-    // here) is about to ask for its own.
+    // Which task it takes is the policy's (primary_pick, backup_may_take).
     const bool backup = w >= state_.primary_workers;
     std::optional<int64_t> pick;
     if (!backup) {
       const auto& home = by_home_[static_cast<size_t>(w)];
-      pick = home.empty() ? queue_.begin()->first : *home.begin();
+      pick = primary_pick(home.empty() ? std::nullopt : std::optional<int64_t>(*home.begin()), queue_.begin()->first);
     } else {  // the backup pool is small and rarely asks: a scan is fine
       for (const auto& [position, queued_lease] : queue_) {
         const int home = state_.tasks[static_cast<size_t>(queued_lease.task)].worker;
         const auto& held = holder_[static_cast<size_t>(home)];
-        if ((held.task >= 0 && held.phase >= queued_lease.phase) || !ctx_.worker_hosts[static_cast<size_t>(home)]->is_on()) {
+        if (backup_may_take(ctx_.worker_hosts[static_cast<size_t>(home)]->is_on(), held.task >= 0, held.phase, queued_lease.phase)) {
           pick = position;
           break;
         }
