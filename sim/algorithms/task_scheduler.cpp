@@ -69,6 +69,10 @@ void TaskScheduler::run() {
           if (msg->failed != FailureCause::None) lose(held, msg->worker);  // its modules were out of reach: the task goes again
           held = Lease{};
         }
+        // A replica that died after its upload kept its lease (drain_deaths): its new life ends it.
+        if (state_.policy.static_assignment && held.task >= 0 && held.incarnation != msg->incarnation &&
+            msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)])
+          held = Lease{};
         // (A replica of a static assignment may have its next task already: it asked after a failure.)
         if (msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] && held.task < 0) {
           idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
