@@ -215,3 +215,17 @@ TEST(Algorithms, ADilocoReplicaPreemptedAfterItsUploadTakesTheNextRoundWhenBack)
   EXPECT_NEAR(number(summary, "simulated_wall_clock_s"), calm_wall, 1e-6 * calm_wall);  // its request shares a link
   expect_clean_ledger(dir);
 }
+
+TEST(Algorithms, ASyncRankDownForGoodEndsTheRunWithAClearErrorNotAHang) {
+  // asia-east goes down for good at 0.1 h with two ranks and no backup: the ring can never move
+  // again. After failures.stall_hours of simulated time the run ends (rc 1, partial metrics).
+  const auto dir = out_dir("sync-dead-rank");
+  const auto r = run("run " + kScenarios + "tiny-failures.yaml --set algorithm.name=sync --set failures.preemption.mtbf_hours=inf"
+                     " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set trace=off"
+                     " --set 'failures.outages=[{datacentre: asia-east, at_hours: 0.1, for_hours: inf}]' --no-report --out " + dir.string());
+  EXPECT_EQ(r.rc, 1) << r.output;
+  EXPECT_NE(r.output.find("no progress at step"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("failures.stall_hours is 24"), std::string::npos) << r.output;
+  EXPECT_NE(slurp(dir / "summary.json").find("\"error\""), std::string::npos);
+  EXPECT_EQ(number(slurp(dir / "summary.json"), "timeout"), 1.0);  // failure_causes
+}

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -39,7 +40,7 @@ void TaskScheduler::run() {
   idle_.assign(static_cast<size_t>(state_.workers), 0);
   for (auto* h : ctx_.worker_hosts) all_down_for_good_at_ = std::max(all_down_for_good_at_, state_.failure_plan.down_for_good_at(h));
   s4u::this_actor::sleep_until(ctx_.start_time);
-  last_alive_ = now();
+  last_alive_ = last_progress_ = now();
   if (state_.policy.exchange == AlgorithmPolicy::Exchange::Ring) return run_ring();
   if (state_.policy.static_assignment)  // each replica's first life takes its task unasked
     for (int w = 0; w < state_.primary_workers; ++w) {
@@ -56,6 +57,7 @@ void TaskScheduler::run() {
   while (phase_ <= s.algorithm.outer_steps) {
     auto msg = inbox.next<SchedulerMessage>(heartbeat);
     drain_deaths();
+    if (msg) last_progress_ = now();
     if (msg) {
       if (msg->kind == SchedulerMessage::Closed) {
         closed_[msg->phase].insert(msg->module);
@@ -81,7 +83,7 @@ void TaskScheduler::run() {
       }
     }
     if (phase_ > s.algorithm.outer_steps) break;
-    if (heartbeat > 0 && stalled()) return;
+    if (heartbeat > 0 && (stalled() || no_progress())) return;
     dispatch();
   }
   state_.finished = true;  // workers are daemons: they die with the last executor and this actor
@@ -99,15 +101,22 @@ void TaskScheduler::run_ring() {
   Inbox inbox(kSchedulerInbox);
   // Nothing else wakes this actor at the end of the run: it looks at least once a heartbeat.
   const double heartbeat = ctx_.scenario.failures.heartbeat_s;
+  int64_t ring_progress = -1;
   while (!state_.finished) {
     auto msg = inbox.next<SchedulerMessage>(heartbeat);
     drain_deaths();
+    int64_t progress = 0;  // ring messages received so far, all ranks together
+    for (const auto& r : state_.ring) progress += static_cast<int64_t>(r.step) * 1000003 + r.received;
+    if (progress != ring_progress) {
+      ring_progress = progress;
+      last_progress_ = now();
+    }
     if (msg && msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] &&
         holder_[static_cast<size_t>(msg->worker)].task < 0) {
       idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
       waiting_.insert(msg->worker);
     }
-    if (state_.finished || (ctx_.scenario.failures.host_failures() && stalled())) break;
+    if (state_.finished || (ctx_.scenario.failures.host_failures() && stalled()) || no_progress()) break;
     dispatch();
   }
   state_.finished = true;
@@ -264,6 +273,25 @@ void TaskScheduler::dispatch() {
     send_detached(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, bytes,
                   [](void* p) { delete static_cast<Assignment*>(p); });
   }
+}
+
+bool TaskScheduler::no_progress() {
+  // Hosts up but nothing moving (no message for the scheduler, no ring message) for
+  // failures.stall_hours: end the run with an error rather than poll for ever.
+  const auto& s = ctx_.scenario;
+  if (now() - last_progress_ <= s.failures.stall_s) return false;
+  ctx_.count_failure(FailureCause::Timeout);
+  const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;
+  int step = std::numeric_limits<int>::max();  // the ring's slowest rank
+  for (const auto& r : state_.ring) step = std::min(step, r.step);
+  const std::string where = ring ? fmt::format("at step {} of {} (the ring waits for a rank whose host is down)", step + 1,
+                                               s.algorithm.outer_steps * s.algorithm.tau)
+                                 : fmt::format("in phase {} of {}", phase_, s.algorithm.outer_steps);
+  ctx_.fail(fmt::format("no progress {}: nothing has moved for {:.1f} h (failures.stall_hours is {:g}; raise it if a phase really "
+                        "takes that long)", where, (now() - last_progress_) / 3600.0, s.failures.stall_s / 3600.0));
+  state_.finished = true;
+  s4u::Actor::kill_all();
+  return true;
 }
 
 bool TaskScheduler::stalled() {

@@ -36,7 +36,8 @@ class TaskScheduler {
   Lease dequeue(int64_t position);
   void redo_through(int module, int phase);  // after the module's executor recovered in `phase`
   void dispatch();
-  bool stalled();  // true once the run has failed for lack of workers
+  bool stalled();      // true once the run has failed for lack of workers
+  bool no_progress();  // true once the run has failed for nothing moving (failures.stall_hours)
 
   RunContext& ctx_;
   RunState& state_;
@@ -54,6 +55,7 @@ class TaskScheduler {
   std::map<int, std::set<int>> closed_;          // phase -> modules that closed it (a recovery may repeat a notice)
   int phase_ = 0;
   double last_alive_ = 0.0;
+  double last_progress_ = 0.0;  // the last message for the scheduler (ring: the last ring message)
   double all_down_for_good_at_ = 0.0;  // when the last worker host goes down for good (infinity: never)
 };
 
