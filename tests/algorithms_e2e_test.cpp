@@ -155,6 +155,38 @@ TEST(Algorithms, SyncRanksArePreemptedTheRingStallsAndResumes) {
   EXPECT_LT(number(slurp(backup / "summary.json"), "simulated_wall_clock_s"), number(summary, "simulated_wall_clock_s"));
 }
 
+TEST(Algorithms, SyncWithCheckpointsRollsEveryRankBackToTheLastOne) {
+  // With checkpoints the ring restarts from the last one, as a torchrun job does: every preemption
+  // undoes every rank's steps since, where without them only the preempted rank's step is redone.
+  const std::string sync = "run " + kScenarios + "tiny-failures.yaml --set algorithm.name=sync --set trace=off"
+                           " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set algorithm.tau=100 --no-report";
+  const std::string saved = sync + " --set checkpoints.storage=us-gpu0 --set checkpoints.inner_every_steps=";
+  const auto resume = out_dir("sync-resume"), a = out_dir("sync-rollback-a"), b = out_dir("sync-rollback-b"),
+             often = out_dir("sync-rollback-often"), calm = out_dir("sync-rollback-calm");
+  ASSERT_EQ(run(sync + " --out " + resume.string()).rc, 0);
+  const auto ra = run(saved + "50 --out " + a.string());
+  ASSERT_EQ(ra.rc, 0) << ra.output;
+  ASSERT_EQ(run(saved + "50 --out " + b.string()).rc, 0);
+  ASSERT_EQ(run(saved + "10 --out " + often.string()).rc, 0);
+  ASSERT_EQ(run(saved + "50 --set failures.preemption.mtbf_hours=inf --out " + calm.string()).rc, 0);
+  EXPECT_EQ(slurp(a / "metrics.csv"), slurp(b / "metrics.csv"));
+  const auto summary = slurp(a / "summary.json");
+  // One rollback per rank lost (two deaths seen at the same heartbeat make one).
+  EXPECT_GT(number(summary, "ring_rollbacks"), 0.0);
+  EXPECT_LE(number(summary, "ring_rollbacks"), number(summary, "reexecutions"));
+  EXPECT_GT(number(summary, "ring_steps_undone"), number(summary, "ring_rollbacks"));
+  EXPECT_GT(number(summary, "lost_compute_s"), 10 * number(slurp(resume / "summary.json"), "lost_compute_s"));
+  EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(resume / "summary.json"), "simulated_wall_clock_s"));
+  // Checkpoints every 10 steps lose less than every 50; each is 3 × 600 MB from rank 0 (us-gpu1) to
+  // us-gpu0 (within a datacentre), after steps 50, 100, ..., 550 of 600 when nothing fails.
+  EXPECT_LT(number(slurp(often / "summary.json"), "lost_compute_s"), number(summary, "lost_compute_s"));
+  const auto quiet = slurp(calm / "summary.json");
+  EXPECT_EQ(number(quiet, "inner_checkpoints"), 11.0);
+  EXPECT_EQ(number(quiet, "ring_rollbacks"), 0.0);
+  EXPECT_EQ(number(quiet, "wan_bytes"), 1.62e12);
+  EXPECT_EQ(number(quiet, "total_bytes"), 2.16e12 + 11 * 3 * 6e8);
+}
+
 TEST(Algorithms, SyncRingMessagesAreRetriedAcrossACutWanLink) {
   const auto dir = out_dir("sync-cut"), calm = out_dir("sync-uncut");
   const std::string sync = "run " + kScenarios + "tiny-link-cut.yaml --set algorithm.name=sync";
@@ -164,6 +196,12 @@ TEST(Algorithms, SyncRingMessagesAreRetriedAcrossACutWanLink) {
   const auto summary = slurp(dir / "summary.json");
   EXPECT_GT(number(summary, "retries"), 0.0);
   EXPECT_GT(number(summary, "simulated_wall_clock_s"), number(slurp(calm / "summary.json"), "simulated_wall_clock_s"));
+  // With checkpoints (rollback recovery) a cut link is still only retried: no rank is lost.
+  const auto saved = out_dir("sync-cut-saved");
+  const auto rs = run(sync + " --set checkpoints.storage=a0 --set checkpoints.inner_every_steps=5 --out " + saved.string());
+  ASSERT_EQ(rs.rc, 0) << rs.output;
+  EXPECT_GT(number(slurp(saved / "summary.json"), "retries"), 0.0);
+  EXPECT_EQ(number(slurp(saved / "summary.json"), "ring_rollbacks"), 0.0);
 }
 
 TEST(Algorithms, InspectShowsEveryAlgorithmsPlacementAndWanBytes) {
@@ -187,16 +225,20 @@ TEST(Algorithms, InspectShowsEveryAlgorithmsPlacementAndWanBytes) {
 TEST(Algorithms, SyncFinishesUnderTenRandomFailureSchedules) {
   // Ranks die mid-ring at random points, with and without a backup worker; every run must reach
   // its last step (a lost or double-counted ring message would stall it for ever).
-  double reexecutions = 0.0;
-  for (int seed = 1; seed <= 10; ++seed) {
-    const auto dir = out_dir("sync-random");
-    const auto r = run("run " + kScenarios + "tiny-failures.yaml --set algorithm.name=sync --set algorithm.tau=50 --set trace=off"
-                       " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set failures.seed=" + std::to_string(seed) +
-                       (seed % 2 ? " --set dipaco.backup_workers=[eu-gpu2]" : "") + " --no-report --out " + dir.string());
-    ASSERT_EQ(r.rc, 0) << "seed " << seed << "\n" << r.output;
-    reexecutions += number(slurp(dir / "summary.json"), "reexecutions");
+  // The same with checkpoints every 20 steps: ranks abandon their steps at rollbacks, and
+  // messages of an older generation are dropped.
+  for (const std::string recovery : {"", " --set checkpoints.storage=us-gpu0 --set checkpoints.inner_every_steps=20"}) {
+    double reexecutions = 0.0;
+    for (int seed = 1; seed <= 10; ++seed) {
+      const auto dir = out_dir("sync-random");
+      const auto r = run("run " + kScenarios + "tiny-failures.yaml --set algorithm.name=sync --set algorithm.tau=50 --set trace=off"
+                         " --set placement.workers=[us-gpu1,eu-gpu1,asia-gpu1,asia-gpu2] --set failures.seed=" + std::to_string(seed) +
+                         (seed % 2 ? " --set dipaco.backup_workers=[eu-gpu2]" : "") + recovery + " --no-report --out " + dir.string());
+      ASSERT_EQ(r.rc, 0) << "seed " << seed << recovery << "\n" << r.output;
+      reexecutions += number(slurp(dir / "summary.json"), "reexecutions");
+    }
+    EXPECT_GT(reexecutions, 10.0) << recovery;  // the failures did hit the ring
   }
-  EXPECT_GT(reexecutions, 10.0);  // the failures did hit the ring
 }
 
 TEST(Algorithms, ADilocoReplicaPreemptedAfterItsUploadTakesTheNextRoundWhenBack) {

@@ -165,6 +165,25 @@ TEST(ClosedForm, RingAllReduceOnThreeDatacentres) {
   EXPECT_NE(r.metrics.find("\n" + csv_time(step) + ","), std::string::npos) << r.metrics;
 }
 
+TEST(ClosedForm, SyncCheckpointWritesHoldUpTheSlowestRank) {
+  // The ring b0 -> a0 -> b0 (k = 2: 2 ring phases of S/2), rank 0 on the slow b0, which is the
+  // last to be ready in every step: each step is b0's compute, then two phases in which both
+  // chunks cross the same links (lan-a, wan-b, lan-b0) at half of 1 GB/s each after 100 ms.
+  const std::string sets = "--set placement.workers=[b0,a0] --set algorithm.outer_steps=6";
+  const double b_compute = (6 * 1e6 + 6) * 100 / 0.5 / 50e9;
+  const double step = b_compute + 2 * (0.1 + (S / 2) / (1e9 / 2));  // 0.232
+  const auto calm = run_timing("sync-3dc.yaml", sets, "cf-ring-calm");
+  EXPECT_CLOSE(calm.wall_clock, 6 * step);
+  // Rank 0 writes θ and both AdamW moments (3S) to `outer` after steps 2 and 4 (not after the
+  // last), alone on the route b0 -> outer (lan-b0, wan-b, access): 50 ms, then 3S at 100 MB/s.
+  // Nothing else moves meanwhile, and every later event waits for b0: the run is longer by both.
+  const auto saved = run_timing("sync-3dc.yaml", sets + " --set checkpoints.storage=outer --set checkpoints.inner_every_steps=2", "cf-ring-ckpt");
+  const double write = 0.05 + 3 * S / (100 * MB);  // 0.17
+  EXPECT_CLOSE(saved.wall_clock, 6 * step + 2 * write);
+  EXPECT_CLOSE(end_of(saved, "b0", "outer"), 2 * step + write);
+  EXPECT_CLOSE(end_of(saved, "b0", "outer", 2 * step + write), 4 * step + 2 * write);
+}
+
 // One DiPaCo phase; n tasks of the one path on b0 (and b1), 50 Gflop/s each. The scheduler is on
 // `outer`, the shared module's executor on a0 and the blocks' on c0, behind the 20 MB/s link into
 // dc-c. Parameters per module, from the model (d_model 8, 2 blocks, 64 positions, 256 tokens, tied

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "sim/algorithms/algorithm_policy.hpp"
 #include "sim/failures/failure_cause.hpp"
@@ -86,4 +87,31 @@ TEST(Policy, TheBackupPoolTakesOnlyWhatTheHomeWorkerCannot) {
   EXPECT_TRUE(backup_may_take(true, true, 4, 3));
   EXPECT_FALSE(backup_may_take(true, true, 2, 3));   // home finishing an earlier phase: it will ask
   EXPECT_FALSE(backup_may_take(true, false, 0, 3));  // home idle
+}
+
+TEST(Policy, TheRingResumesWithoutCheckpointsAndRollsBackWithThem) {
+  auto s = scenario(Algorithm::Sync);
+  EXPECT_EQ(policy_for(s).ring_recovery, AlgorithmPolicy::RingRecovery::Resume);
+  s.checkpoints.inner_every_steps = 50;
+  EXPECT_EQ(policy_for(s).ring_recovery, AlgorithmPolicy::RingRecovery::Rollback);
+  auto diloco = scenario(Algorithm::Diloco);
+  diloco.checkpoints.inner_every_steps = 50;  // DiLoCo's inner checkpoints are per replica: no ring
+  EXPECT_EQ(policy_for(diloco).ring_recovery, AlgorithmPolicy::RingRecovery::Resume);
+}
+
+TEST(Policy, RankZeroCheckpointsEveryNStepsButNotAfterTheLast) {
+  std::vector<int> due;
+  for (int done = 0; done <= 12; ++done)
+    if (ring_checkpoint_due(done, 4, 12)) due.push_back(done);
+  EXPECT_EQ(due, (std::vector<int>{4, 8}));
+  EXPECT_FALSE(ring_checkpoint_due(4, 0, 12));  // off
+}
+
+TEST(Policy, ARollbackGoesToTheLastCheckpointEveryRankHadReached) {
+  const std::vector<int> written{0, 50, 100};
+  EXPECT_EQ(ring_rollback_to(written, 130), 100);
+  EXPECT_EQ(ring_rollback_to(written, 100), 100);
+  // Rank 0 wrote step 100 while the last hop of step 100 was still on its way to a rank at 99.
+  EXPECT_EQ(ring_rollback_to(written, 99), 50);
+  EXPECT_EQ(ring_rollback_to({0}, 7), 0);  // no checkpoint yet: the initial model
 }

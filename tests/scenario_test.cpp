@@ -76,6 +76,20 @@ TEST(Scenario, MissingFilesAreReported) {
   EXPECT_NE(error_of(kQuickstart, {"platform=nope.xml"}).find("does not exist"), std::string::npos);
 }
 
+TEST(Scenario, SyncTakesInnerCheckpointsButHasNoExecutorsToSave) {
+  const std::vector<std::string> sync{"algorithm.name=sync", "checkpoints.storage=outer"};
+  auto with = [&](const std::string& set) {
+    auto sets = sync;
+    sets.push_back(set);
+    return sets;
+  };
+  EXPECT_EQ(load_scenario(kQuickstart, with("checkpoints.inner_every_steps=50")).checkpoints.inner_every_steps, 50);
+  EXPECT_NE(error_of(kQuickstart, with("checkpoints.module_every_phases=1")).find("checkpoints.module_every_phases': sync has no executors"),
+            std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, with("failures.executors_fail=true")).find("failures.executors_fail': sync has no executors"),
+            std::string::npos);
+}
+
 TEST(Scenario, ResolvedYamlReadsBackIdentically) {
   const auto s = load_scenario(kQuickstart, {"algorithm.tau=9"});
   const auto yaml = dipaco::sim::scenario_to_yaml(s);

@@ -24,6 +24,7 @@ AlgorithmPolicy policy_for(const Scenario& s) {
     p.whole_model_rows = true;
     p.seed_base = 999;
     p.exchange = AlgorithmPolicy::Exchange::Ring;
+    if (s.checkpoints.inner_every_steps > 0) p.ring_recovery = AlgorithmPolicy::RingRecovery::Rollback;
   }
   return p;
 }
@@ -45,6 +46,17 @@ bool gradient_dropped(const Scenario& s, int task, int phase) {
   if (s.failures.drop_probability <= 0.0) return false;
   const uint64_t h = engine::mix_seed(engine::mix_seed(s.failures.seed, 0xd209), static_cast<uint64_t>(task) * 1000003ULL + static_cast<uint64_t>(phase));
   return static_cast<double>(h >> 11) / 9007199254740992.0 < s.failures.drop_probability;
+}
+
+bool ring_checkpoint_due(int steps_done, int every, int total_steps) {
+  // The last step needs none: the run is over, and the final model is in the metrics.
+  return every > 0 && steps_done > 0 && steps_done < total_steps && steps_done % every == 0;
+}
+
+int ring_rollback_to(const std::vector<int>& written, int slowest) {
+  for (auto it = written.rbegin(); it != written.rend(); ++it)
+    if (*it <= slowest) return *it;
+  return 0;
 }
 
 }  // namespace dipaco::sim

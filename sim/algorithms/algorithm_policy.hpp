@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "sim/scenario/scenario.hpp"
 
@@ -28,6 +29,11 @@ struct AlgorithmPolicy {
   // take the outer step once per phase; or a ring all-reduce of gradients after every inner step
   // (synchronous data parallelism: no executors, phases are only the metrics' intervals).
   enum class Exchange { Executors, Ring } exchange = Exchange::Executors;
+  // What the ring does when a rank dies. Resume (no checkpoints): the rank's replacement rejoins
+  // the ring where the rank stopped, as an elastic job that heals from its peers would. Rollback
+  // (checkpoints.inner_every_steps): the job restarts from its last checkpoint, as a torchrun job
+  // does: every rank abandons its step, pulls the checkpoint and redoes the steps since.
+  enum class RingRecovery { Resume, Rollback } ring_recovery = RingRecovery::Resume;
 };
 
 AlgorithmPolicy policy_for(const Scenario& s);
@@ -48,5 +54,12 @@ size_t contributions_needed(const Scenario& s, size_t expected);
 // of the seed alone, so a re-executed attempt meets the same fate and drops do not depend on the
 // order of events.
 bool gradient_dropped(const Scenario& s, int task, int phase);
+
+// Rollback recovery of the ring. Rank 0 writes a checkpoint after step `steps_done` (counted from
+// 1) when it is a multiple of `every`. A rollback goes to the last written checkpoint that every
+// rank had reached (`slowest` steps done): rank 0 writes once its own all-reduce is over, while the
+// last hop to another rank may still be on its way. `written` is ascending and starts with 0.
+bool ring_checkpoint_due(int steps_done, int every, int total_steps);
+int ring_rollback_to(const std::vector<int>& written, int slowest);
 
 }  // namespace dipaco::sim

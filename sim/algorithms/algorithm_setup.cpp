@@ -182,6 +182,9 @@ void setup_sync(const Scenario& s, RunContext& ctx, RunState& state, const std::
   whole_model_replicas(s, ctx, state, hosts);
   state.ring.assign(state.tasks.size(), {});
   state.ring_host = state.task_hosts;
+  state.ring_rollback.restore.assign(state.tasks.size(), 0);
+  state.ring_rollback.unsaved.assign(state.tasks.size(), {});
+  state.ring_rollback.early.assign(state.tasks.size(), {});
   if (ctx.training) {
     state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, s.outer);
     state.ring_params = std::make_shared<const engine::ParamVector>(ctx.initial_params);

@@ -104,7 +104,9 @@ void TaskScheduler::run_ring() {
   int64_t ring_progress = -1;
   while (!state_.finished) {
     auto msg = inbox.next<SchedulerMessage>(heartbeat);
+    const bool roll_back = state_.policy.ring_recovery == AlgorithmPolicy::RingRecovery::Rollback && rank_lost();
     drain_deaths();
+    if (roll_back) roll_back_ring();
     int64_t progress = 0;  // ring messages received so far, all ranks together
     for (const auto& r : state_.ring) progress += static_cast<int64_t>(r.step) * 1000003 + r.received;
     if (progress != ring_progress) {
@@ -120,6 +122,41 @@ void TaskScheduler::run_ring() {
     dispatch();
   }
   state_.finished = true;
+}
+
+bool TaskScheduler::rank_lost() const {
+  for (const auto& d : state_.deaths) {
+    const auto& held = holder_[static_cast<size_t>(d.worker)];
+    if (held.task >= 0 && held.incarnation == d.incarnation) return true;
+  }
+  return false;
+}
+
+void TaskScheduler::roll_back_ring() {
+  // The job restarts from its last checkpoint that every rank had reached: each rank abandons its
+  // step at its next look (within a heartbeat), pulls the checkpoint and redoes the steps since,
+  // whose compute is lost. The scheduler hears of the death within a heartbeat, as a job's
+  // failure detector would.
+  auto& rollback = state_.ring_rollback;
+  int slowest = std::numeric_limits<int>::max();
+  for (const auto& r : state_.ring) slowest = std::min(slowest, r.step);
+  const int to = ring_rollback_to(rollback.written, slowest);
+  ++rollback.generation;
+  ++rollback.rollbacks;
+  for (size_t r = 0; r < state_.ring.size(); ++r) {
+    for (const auto& [step, done] : rollback.unsaved[r]) {
+      if (step < to) continue;
+      const auto& [worker, seconds] = done;
+      ctx_.compute_seconds[static_cast<size_t>(worker)] -= seconds;
+      state_.lost_compute_s += seconds;
+      state_.lost_flops += seconds * ctx_.worker_hosts[static_cast<size_t>(worker)]->get_speed();
+    }
+    rollback.unsaved[r].clear();
+    rollback.steps_undone += state_.ring[r].step - to;
+    state_.ring[r] = RunState::RingProgress{to, 0};
+    rollback.restore[r] = 1;
+  }
+  for (auto& [interval, iv] : state_.ring_intervals) iv.finished = 0;  // their last steps are redone
 }
 
 void TaskScheduler::open_phase(int phase) {
@@ -264,7 +301,8 @@ void TaskScheduler::dispatch() {
     auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};
     // A static assignment carries the task's modules (they live on this host: DiLoCo's broadcast).
     double bytes = kControlBytes;
-    if (state_.policy.static_assignment) {
+    // A ring rank that rolls back pulls θ from the checkpoint store instead (Worker::run_rank).
+    if (state_.policy.static_assignment && state_.policy.ring_recovery != AlgorithmPolicy::RingRecovery::Rollback) {
       bytes = 0.0;
       for (int m : state_.structure.modules_of(state_.tasks[static_cast<size_t>(lease.task)].path))
         bytes += state_.module_bytes[static_cast<size_t>(m)];

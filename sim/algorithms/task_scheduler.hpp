@@ -29,6 +29,8 @@ class TaskScheduler {
   void open_phase(int phase);
   void close_phase(int phase);
   void drain_deaths();
+  bool rank_lost() const;  // a death among state_.deaths held a ring rank
+  void roll_back_ring();   // RingRecovery::Rollback: every rank back to the last checkpoint
   void lose(const Lease& lease, int worker);  // logs the attempt lost; re-queues it if its phase is open
   bool queued(int task, int phase) const { return queued_.count({task, phase}) > 0; }
   void requeue(int task, int phase);  // a new attempt at the front, unless one is queued already

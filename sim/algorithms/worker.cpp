@@ -219,43 +219,89 @@ FailureCause Worker::run_rank(const Assignment& a) {
   const int rank = a.task;
   const int k = static_cast<int>(state_.ring.size());
   auto& progress = state_.ring[static_cast<size_t>(rank)];
-  state_.ring_host[static_cast<size_t>(rank)] = s4u::this_actor::get_host();
+  auto* host = s4u::this_actor::get_host();
+  state_.ring_host[static_cast<size_t>(rank)] = host;
   auto& running = state_.running[static_cast<size_t>(worker_)];
   auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
+  const bool rollbacks = state_.policy.ring_recovery == AlgorithmPolicy::RingRecovery::Rollback;
+  auto& rollback = state_.ring_rollback;
   while (progress.step < total) {
+    if (rollbacks && rollback.restore[static_cast<size_t>(rank)]) {
+      restore_ring_checkpoint(rank);
+      continue;  // the ring may have rolled back again meanwhile
+    }
+    const int generation = rollback.generation;  // a rollback during the step abandons it
     const int interval = progress.step / tau + 1;
     running = RunState::Running{rank, interval, a.attempt};
+    // One batch from every rank's shard per step. An interval redone after a rollback is not
+    // trained again: the same steps on the same batches give the same result.
     auto& iv = state_.ring_intervals[interval];
-    if (rank == 0 && ctx_.training && !iv.job.valid())  // one batch from every rank's shard per step
+    if (rank == 0 && ctx_.training && !iv.job.valid() && interval > rollback.trained)
       iv.job = ctx_.submit_training(state_.ring_params, std::move(state_.ring_adam), ctx_.shards,
                                     static_cast<int64_t>(interval - 1) * tau, tau, engine::mix_seed(s.seed, state_.policy.seed_base));
     running.compute_start = now();
     s4u::this_actor::execute(ctx_.cost.host_flops(1));
     running.unsaved_s += now() - running.compute_start;
     running.compute_start = -1.0;
-    ring_allreduce(ctx_, state_, rank, ctx_.cost.message_bytes);
+    if (!ring_allreduce(ctx_, state_, rank, ctx_.cost.message_bytes, generation)) {  // rolled back: the step is lost
+      state_.lost_compute_s += running.unsaved_s;
+      state_.lost_flops += running.unsaved_s * host->get_speed();
+      running = RunState::Running{};
+      continue;
+    }
     compute += running.unsaved_s;  // the step is done everywhere: its compute is secured
+    if (rollbacks) rollback.unsaved[static_cast<size_t>(rank)][progress.step] = {worker_, running.unsaved_s};  // until a checkpoint holds it
     running = RunState::Running{};
     if (rank == 0) ++ctx_.synchronisations;
     progress = RunState::RingProgress{progress.step + 1, 0};
+    if (rank == 0 && rollbacks && ring_checkpoint_due(progress.step, s.checkpoints.inner_every_steps, total))
+      write_ring_checkpoint(progress.step);
     if (progress.step % tau != 0) continue;
     auto& done = state_.ring_intervals[interval];
-    if (rank == 0 && ctx_.training) {  // before rank 0 starts the next interval from it
+    if (rank == 0 && ctx_.training && interval > rollback.trained) {  // before rank 0 starts the next interval from it
       auto result = done.job.get();
       done.loss = result.mean_loss;
       state_.ring_adam = std::move(result.opt_state);
       state_.ring_params = std::make_shared<const engine::ParamVector>(std::move(result.params));
       done.params = state_.ring_params;
+      rollback.trained = interval;
     }
     // The interval ends when its last step's ring reaches its last rank, not when rank 0 is done.
     if (++done.finished < k) continue;
     const auto loss = done.loss;
     const auto params = done.params;
-    if (interval % s.algorithm.eval_every == 0 || interval == s.algorithm.outer_steps) ctx_.record(interval, loss, params);
     state_.ring_intervals.erase(interval);
+    if (interval <= rollback.recorded) continue;  // redone after a rollback: its row is written
+    rollback.recorded = interval;
+    if (interval % s.algorithm.eval_every == 0 || interval == s.algorithm.outer_steps) ctx_.record(interval, loss, params);
     if (interval == s.algorithm.outer_steps) state_.finished = true;
   }
   return FailureCause::None;
+}
+
+void Worker::write_ring_checkpoint(int steps) {
+  // The parameters and both AdamW moments, from rank 0 (every rank holds the same); rank 0 waits
+  // for the write, as a blocking torch.save does, and the others wait for rank 0 at the next step.
+  auto& rollback = state_.ring_rollback;
+  const int generation = rollback.generation;
+  std::vector<Transfer> write{
+      Transfer::pull(ctx_, s4u::this_actor::get_host(), state_.storage_host, 3.0 * ctx_.cost.message_bytes, Transfer::Retry::Never)};
+  wait_all(ctx_, write);
+  if (write.front().failed() || rollback.generation != generation) return;  // not saved: the previous checkpoint stands
+  // Nothing before the previous checkpoint can be undone any more (every rank is past it).
+  const int previous = rollback.written.back();
+  for (auto& steps_of_rank : rollback.unsaved) steps_of_rank.erase(steps_of_rank.begin(), steps_of_rank.lower_bound(previous));
+  rollback.written.push_back(steps);
+  ++state_.inner_checkpoints;
+}
+
+void Worker::restore_ring_checkpoint(int rank) {
+  auto& rollback = state_.ring_rollback;
+  const int generation = rollback.generation;
+  std::vector<Transfer> pull{Transfer::pull(ctx_, state_.storage_host, s4u::this_actor::get_host(), 3.0 * ctx_.cost.message_bytes)};
+  wait_all(ctx_, pull);
+  if (pull.front().failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, pull.front().why());  // given up: the run fails
+  if (rollback.generation == generation) rollback.restore[static_cast<size_t>(rank)] = 0;  // else it rolled back again: pull again
 }
 
 }  // namespace dipaco::sim

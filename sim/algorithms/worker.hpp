@@ -20,6 +20,10 @@ class Worker {
   // None, or why the task could not start (ExecutorLost: its modules were out of reach).
   FailureCause run_task(const Assignment& a);
   FailureCause run_rank(const Assignment& a);  // synchronous DP: a ring rank, to the end of the run
+  // Rollback recovery of the ring (sim/algorithms/algorithm_policy.hpp): rank 0 writes the training
+  // state after `steps` steps; a rank pulls the last checkpoint before redoing the steps since.
+  void write_ring_checkpoint(int steps);
+  void restore_ring_checkpoint(int rank);
   RunContext& ctx_;
   RunState& state_;
   int worker_;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <stdexcept>
 
 #include "sim/run/actor_guard.hpp"
 #include "sim/platform/inbox.hpp"
@@ -121,13 +122,20 @@ std::vector<s4u::CommPtr>& comms_of_killed_actors() {
   static std::vector<s4u::CommPtr> comms;
   return comms;
 }
+std::vector<s4u::CommPtr>& orphans() {
+  static std::vector<s4u::CommPtr> all;
+  return all;
+}
 }  // namespace
 
 Transfer::~Transfer() {
   if (comm_ && std::uncaught_exceptions() > 0) comms_of_killed_actors().push_back(std::move(comm_));
 }
 
-void release_comms_of_killed_actors() { comms_of_killed_actors().clear(); }
+void release_comms_of_killed_actors() {
+  comms_of_killed_actors().clear();
+  orphans().clear();
+}
 
 Transfer Transfer::message(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes,
                            std::function<void(void*)> discard) {
@@ -227,7 +235,21 @@ void Transfer::on_failure(RunContext& ctx) {
   retry_at_ = now + backoff;
 }
 
+void Transfer::orphan() {
+  // Whether it arrives is unknown here (its receiver may take it later), so its payload must own
+  // nothing: only payloads without a discard function may be orphaned.
+  if (discard_) throw std::logic_error("Transfer::orphan: a payload that owns memory cannot be orphaned");
+  if (comm_) orphans().push_back(std::move(comm_));
+  comm_ = nullptr;
+  payload_ = nullptr;
+  state_ = Done;
+}
+
 void wait_all(RunContext& ctx, std::vector<Transfer>& transfers) {
+  wait_all_until(ctx, transfers, std::numeric_limits<double>::infinity());
+}
+
+bool wait_all_until(RunContext& ctx, std::vector<Transfer>& transfers, double deadline) {
   while (true) {
     const double now = s4u::Engine::get_clock();
     std::vector<s4u::CommPtr> running;
@@ -244,13 +266,16 @@ void wait_all(RunContext& ctx, std::vector<Transfer>& transfers) {
       }
     }
     if (running.empty()) {
-      if (!std::isfinite(next_retry)) return;
-      s4u::this_actor::sleep_until(next_retry);
+      if (!std::isfinite(next_retry)) return true;
+      if (now >= deadline) return false;
+      s4u::this_actor::sleep_until(std::min(next_retry, deadline));
       continue;
     }
+    if (now >= deadline) return false;
     // Wait for any, not each in turn: a failure is judged (is a link down?) when it happens.
+    const double until = std::min(next_retry, deadline);
     try {
-      const ssize_t got = s4u::Comm::wait_any_for(running, std::isfinite(next_retry) ? next_retry - now : -1.0);
+      const ssize_t got = s4u::Comm::wait_any_for(running, std::isfinite(until) ? until - now : -1.0);
       if (got >= 0) {
         transfers[which[static_cast<size_t>(got)]].state_ = Transfer::Done;
         transfers[which[static_cast<size_t>(got)]].comm_ = nullptr;

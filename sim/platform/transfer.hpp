@@ -30,7 +30,8 @@ const simgrid::s4u::Link* down_link(const simgrid::s4u::Host* from, const simgri
 // SimGrid's ~Comm prints a warning and a backtrace when the last reference to a communication still
 // in flight goes (and resolving that backtrace's symbols costs 0.1 s). A killed actor's
 // communications are cancelled by its cleanup, after its stack has unwound, so the references its
-// stack held are kept until this is called, after Engine::run(): then they go silently.
+// stack held are kept until this is called, after Engine::run(): then they go silently. So are the
+// messages of Transfer::orphan().
 void release_comms_of_killed_actors();
 
 // Every simulated transfer of the run: a message to a mailbox, or a bulk pull from host to host
@@ -42,7 +43,7 @@ class Transfer {
   // not saved, rather than one that holds its writer up until the link is back).
   enum class Retry { OnLinkFailure, Never };
   // A message to mailbox `to` (read on `receiver`) from this actor's host; `discard` frees the
-  // payload if it is never delivered.
+  // payload if it is never delivered (none: the payload owns nothing).
   static Transfer message(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                           std::function<void(void*)> discard);
   static Transfer pull(RunContext& ctx, simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes,
@@ -56,13 +57,19 @@ class Transfer {
   // in flight: the transfer is then kept until release_comms_of_killed_actors().
   ~Transfer();
 
+  // Stops waiting for a message that is no longer needed: it arrives, or not, on its own (it is not
+  // retried), and the run lets it go at the end (release_comms_of_killed_actors). Its payload must
+  // own nothing (no `discard`). SimGrid has no safe way to take back a message sent to a mailbox:
+  // cancelling one made SimGrid 3.32 crash later, in another communication's completion.
+  void orphan();
+
   bool failed() const { return state_ == Failed; }
   FailureCause cause() const { return cause_; }    // why it failed for good (None: it did not)
   const std::string& why() const { return why_; }  // the same, in words, for error messages
 
  private:
   Transfer() = default;
-  friend void wait_all(RunContext& ctx, std::vector<Transfer>& transfers);
+  friend bool wait_all_until(RunContext& ctx, std::vector<Transfer>& transfers, double deadline);
   enum State { Running, BackingOff, Done, Failed };
   void attempt(RunContext& ctx);  // starts an attempt, unless the route is down
   void on_failure(RunContext& ctx);
@@ -86,6 +93,8 @@ class Transfer {
 // Waits until each transfer has arrived or failed for good, issuing again after its back-off each
 // one that a link failure broke. Never throws a network failure: see Transfer::failed().
 void wait_all(RunContext& ctx, std::vector<Transfer>& transfers);
+// The same, but no later than simulated time `deadline`: false if some transfer is still pending then.
+bool wait_all_until(RunContext& ctx, std::vector<Transfer>& transfers, double deadline);
 
 // Sends one message and waits for it; throws simgrid::NetworkFailureException if it failed for good.
 void send_and_wait(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,

@@ -133,6 +133,23 @@ struct RunState {
   std::map<int, RingInterval> ring_intervals;
   std::shared_ptr<const engine::ParamVector> ring_params;  // after the last finished interval
   engine::AdamState ring_adam;
+  // Rollback recovery of the ring (checkpoints.inner_every_steps; sim/algorithms/algorithm_policy.hpp).
+  // The real training is not redone: redone steps compute the same gradients on the same batches,
+  // so only their time and compute are spent again.
+  struct RingRollback {
+    int generation = 0;           // bumped at each rollback; ranks of an older one abandon their step
+    std::vector<int> written{0};  // steps done at each checkpoint written (0: the initial model)
+    std::vector<char> restore;    // per rank: pull the checkpoint before its next step
+    // Per rank: step -> (worker, compute seconds) of finished steps that a rollback would undo.
+    std::vector<std::map<int, std::pair<int, double>>> unsaved;
+    struct Early {                // a ring message of a newer generation, received by a rank that
+      int generation = -1, step = 0, j = 0;  // had not yet noticed the rollback: kept for it
+    };
+    std::vector<Early> early;     // per rank
+    int trained = 0;              // intervals whose real training rank 0 has applied
+    int recorded = 0;             // intervals whose metrics row is written (a redone one writes none)
+    int64_t rollbacks = 0, steps_undone = 0;  // steps undone: summed over ranks
+  } ring_rollback;
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {

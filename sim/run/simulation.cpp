@@ -277,6 +277,8 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .integer("module_checkpoints", dipaco->module_checkpoints)
           .integer("executor_recoveries", dipaco->executor_recoveries)
           .integer("tasks_redone_after_recovery", dipaco->redone_after_recovery);
+      if (dipaco->policy.ring_recovery == AlgorithmPolicy::RingRecovery::Rollback)
+        c.integer("ring_rollbacks", dipaco->ring_rollback.rollbacks).integer("ring_steps_undone", dipaco->ring_rollback.steps_undone);
       j.object("checkpoints", c);
     }
     if (dipaco->workers > dipaco->primary_workers) {

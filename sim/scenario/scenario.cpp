@@ -467,6 +467,8 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     f.finish();
     if (s.failures.drop_probability > 0 && s.algorithm.name == Algorithm::Sync)
       f.fail(f.raw("drop_probability"), "drop_probability", "drops lose outer gradients, which sync does not have; set it to 0 or use diloco or dipaco");
+    if (s.failures.executors_fail && s.algorithm.name == Algorithm::Sync)
+      f.fail(f.raw("executors_fail"), "executors_fail", "sync has no executors; set it to false");
   }
   {
     auto c = top.child("checkpoints");
@@ -476,9 +478,9 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
     c.finish();
     if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.checkpoints.storage.empty())
       c.fail(root["checkpoints"], "storage", "is required when checkpoints are on (the host that stores them)");
-    if ((s.checkpoints.module_every_phases > 0 || s.checkpoints.inner_every_steps > 0) && s.algorithm.name == Algorithm::Sync)
-      c.fail(root["checkpoints"], "storage", "sync needs no checkpoints: a preempted rank's replacement resumes the ring where it stopped "
-             "(sim/algorithms/ring_allreduce.hpp); remove the checkpoints section or use diloco or dipaco");
+    if (s.algorithm.name == Algorithm::Sync && s.checkpoints.module_every_phases > 0)
+      c.fail(root["checkpoints"], "module_every_phases",
+             "sync has no executors: its checkpoint is the whole training state, every checkpoints.inner_every_steps steps; set that instead");
     if (s.failures.executors_fail && s.checkpoints.module_every_phases == 0)
       c.fail(root["failures"], "module_every_phases",
              "failures.executors_fail needs module checkpoints to recover from: set checkpoints.module_every_phases (and storage)");
