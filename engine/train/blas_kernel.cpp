@@ -83,7 +83,7 @@ void select_blas_kernel(char** argv) {
     unsetenv(kReexecVar);
     return;
   }
-  // The test hook stands in for a CPU that OpenBLAS does not know (tests/compute_e2e_test.cpp).
+  // The test hook stands in for a CPU that OpenBLAS does not know (tests/e2e/compute_e2e_test.cpp).
   const std::string assumed = env(kAssumeVar);
   const std::string chosen = assumed.empty() ? openblas_string("openblas_get_corename") : assumed;
   const auto d = decide_kernel(chosen, cpu_features(), !env("OPENBLAS_CORETYPE").empty(), false);

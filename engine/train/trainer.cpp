@@ -35,7 +35,7 @@ const TrainerBackend& trainer_backend() {
 
 std::vector<ParamSlice> param_layout(const ModelConfig& m) {
   // torch's named_parameters() order for model.cpp's Gpt: each module's own parameters (weight, then
-  // bias) in registration order, children after (tests/model_test.cpp holds the two equal).
+  // bias) in registration order, children after (tests/engine/train/model_test.cpp holds the two equal).
   const int64_t d = m.d_model;
   std::vector<ParamSlice> out;
   int64_t offset = 0;

@@ -1,7 +1,7 @@
 // What each algorithm decides, apart from the actors that carry it out. The scheduler, workers and
 // executors (sim/task_scheduler.*, sim/dipaco_actors.*) are one infrastructure for every
 // algorithm; they ask this policy, which is plain data and functions that unit tests drive without
-// SimGrid (tests/policy_test.cpp).
+// SimGrid (tests/sim/algorithms/policy_test.cpp).
 #pragma once
 
 #include <cstddef>

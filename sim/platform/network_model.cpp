@@ -13,7 +13,7 @@ std::vector<std::string> network_config(NetworkModel model) {
   // already marked, its other links are not (lmm::System::update_modified_cnst_set_from_variable,
   // in 3.32 and still in SimGrid's master): the flow then runs faster than a narrower link on its
   // route allows. Seen here: two flows from one host, one behind a 20 MB/s WAN link, both got
-  // 50 MB/s. Solving the whole system at every change is exact (tests/closed_form_test.cpp).
+  // 50 MB/s. Solving the whole system at every change is exact (tests/e2e/closed_form_test.cpp).
   std::vector<std::string> exact = {"network/optim:Full", "network/maxmin-selective-update:0"};
   if (model == NetworkModel::Analytic)
     exact.insert(exact.begin(), {"network/model:CM02", "network/TCP-gamma:0", "network/crosstraffic:0"});
