@@ -1,5 +1,6 @@
 // A scenario: everything one run needs, read from YAML with strict checking. Unknown keys and bad
 // values are ScenarioErrors that name the file, the line and the key (exit code 2 in the CLI).
+// The members' initial values are the keys' defaults; scenario_keys.cpp declares every key once.
 #pragma once
 
 #include <cstdint>
@@ -143,9 +144,10 @@ struct FailureSpec {
   }
 };
 
-// Checkpoints to a storage host, as simulated bytes (DiPaCo only). Executors save their module's
-// state every `module_every_phases` phases and recover from the last one when their host restarts;
-// workers save their inner state every `inner_every_steps` steps, so that a preempted task resumes.
+// Checkpoints to a storage host, as simulated bytes. Executors save their module's state every
+// `module_every_phases` phases and recover from the last one when their host restarts; workers save
+// their inner state every `inner_every_steps` steps, so that a preempted task resumes (sync: rank 0
+// saves the training state, and a lost rank rolls the ring back to it).
 struct CheckpointSpec {
   std::string storage;  // host name; required when either interval is set
   int module_every_phases = 0;  // 0: never
