@@ -64,9 +64,9 @@ namespace {
 
 // Each block divided by its scale, rounded by `round`, multiplied back.
 template <class Scale, class Round>
-void blockwise(ParamVector& v, size_t block, Scale scale_of, Round round) {
-  for (size_t start = 0; start < v.size(); start += block) {
-    const size_t end = std::min(v.size(), start + block);
+void blockwise(float* v, size_t n, size_t block, Scale scale_of, Round round) {
+  for (size_t start = 0; start < n; start += block) {
+    const size_t end = std::min(n, start + block);
     float absmax = 0.0f;
     for (size_t i = start; i < end; ++i) absmax = std::max(absmax, std::fabs(v[i]));
     if (absmax == 0.0f) continue;
@@ -77,21 +77,23 @@ void blockwise(ParamVector& v, size_t block, Scale scale_of, Round round) {
 
 }  // namespace
 
-void quantize(ParamVector& v, GradientFormat f) {
+void quantize(ParamVector& v, GradientFormat f) { quantize(v.data(), v.size(), f); }
+
+void quantize(float* v, size_t n, GradientFormat f) {
   switch (f) {
     case GradientFormat::Fp32: return;
     case GradientFormat::Bf16:
-      for (auto& x : v) x = round_to_bf16(x);
+      for (size_t i = 0; i < n; ++i) v[i] = round_to_bf16(v[i]);
       return;
     case GradientFormat::Fp8:
-      blockwise(v, block_size(f), [](float m) { return m / 448.0f; }, [](float x) { return round_to_minifloat(x, 3, -6, 448.0f); });
+      blockwise(v, n, block_size(f), [](float m) { return m / 448.0f; }, [](float x) { return round_to_minifloat(x, 3, -6, 448.0f); });
       return;
     case GradientFormat::Int8:
-      blockwise(v, block_size(f), [](float m) { return m / 127.0f; },
+      blockwise(v, n, block_size(f), [](float m) { return m / 127.0f; },
                 [](float x) { return std::clamp(std::nearbyint(x), -127.0f, 127.0f); });
       return;
     case GradientFormat::Fp4:
-      blockwise(v, block_size(f), [](float m) { return std::ldexp(1.0f, static_cast<int>(std::ceil(std::log2(m / 6.0f)))); },
+      blockwise(v, n, block_size(f), [](float m) { return std::ldexp(1.0f, static_cast<int>(std::ceil(std::log2(m / 6.0f)))); },
                 [](float x) { return round_to_minifloat(x, 1, 0, 6.0f); });
       return;
   }

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "engine/modules/quantize.hpp"
+
 namespace dipaco::engine {
 
 // A decoder-only transformer with pre-LN blocks and learned positions.
@@ -28,6 +30,9 @@ struct InnerOptConfig {
   int batch_size = 16;     // sequences per step per shard
   bool cuda = false;       // inner steps on the first CUDA device (scenario key device: cuda); else the CPU
   bool bf16 = false;       // mixed precision: matmuls and attention in bf16, all else fp32 (scenario key precision)
+  // Several shards (synchronous DP): each shard's gradient as the all-reduce sends it
+  // (communication.outer_gradient), rounded before the average.
+  GradientFormat gradient_format = GradientFormat::Fp32;
 };
 
 // Learning rate at a global inner step (0-based). Pure, so it is unit-testable without torch.

@@ -175,6 +175,12 @@ TrainResult train_inner(const TrainRequest& r) {
       for (int i = 0; i < k; ++i) shard_part(i);
     }
     torch::NoGradGuard no_grad;
+    if (k > 1 && o.gradient_format != GradientFormat::Fp32)
+      for (auto& part : parts) {  // what each shard's worker sends, as the receivers decode it
+        auto cpu = part.second.to(torch::kCPU).contiguous();
+        quantize(cpu.data_ptr<float>(), static_cast<size_t>(cpu.numel()), o.gradient_format);
+        part.second = cpu.to(device);
+      }
     auto g = parts[0].second;
     double loss = parts[0].first;
     for (int i = 1; i < k; ++i) {

@@ -22,6 +22,7 @@ constexpr char kMagic[8] = {'D', 'I', 'P', 'A', 'C', 'O', 'W', 'S'};
 InnerOptConfig pretraining_opt(const WarmStartSpec& spec) {
   InnerOptConfig o = spec.opt;
   o.total_steps = spec.steps;
+  o.gradient_format = GradientFormat::Fp32;  // one shard: nothing is all-reduced
   o.warmup_steps = std::min<int64_t>(spec.opt.warmup_steps, spec.steps / 2);
   return o;
 }

@@ -16,6 +16,18 @@
 namespace dipaco::sim {
 namespace s4u = simgrid::s4u;
 
+engine::ParamVector Executor::as_received(engine::ParamVector version) const {
+  // The worker sends its outer gradient Δ = θ − θ_i in communication.outer_gradient; the executor
+  // averages what it decodes, θ − Q(Δ).
+  const auto format = ctx_.scenario.communication.outer_gradient;
+  if (format == engine::GradientFormat::Fp32) return version;
+  const auto& theta = state_.store->module(module_);
+  for (size_t i = 0; i < version.size(); ++i) version[i] = theta[i] - version[i];
+  engine::quantize(version, format);
+  for (size_t i = 0; i < version.size(); ++i) version[i] = theta[i] - version[i];
+  return version;
+}
+
 void Executor::operator()() { guarded(ctx_, "executor " + std::to_string(module_), [this] { run(); }); }
 
 void Executor::run() {
@@ -67,7 +79,7 @@ void Executor::run() {
         if (ctx_.training) {
           const double w = state_.tasks[static_cast<size_t>(msg->task)].weight;
           const auto& r = result->second.job.get();
-          average.add(state_.layout->extract(r.params, segment), w);
+          average.add(as_received(state_.layout->extract(r.params, segment)), w);
           if (inner_moments) {
             avg_m.add(state_.layout->extract(r.opt_state.exp_avg, segment), w);
             avg_v.add(state_.layout->extract(r.opt_state.exp_avg_sq, segment), w);

@@ -16,6 +16,9 @@ class Executor {
  private:
   void run();
   int recover();  // after a restart: restores the last checkpoint, returns the phase to gather
+  // A task's trained version of this module as the executor decodes it from the outer gradient the
+  // worker sent (communication.outer_gradient).
+  engine::ParamVector as_received(engine::ParamVector version) const;
   void finish_phase(int phase);
   void save_checkpoint(int phase);
   double checkpoint_bytes() const;

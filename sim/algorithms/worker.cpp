@@ -193,7 +193,8 @@ FailureCause Worker::run_task(const Assignment& a) {
     const int m = modules[i];
     uploads.push_back(Transfer::message(ctx_, executor_mailbox(m, host), state_.executor_hosts[static_cast<size_t>(m)],
                                         new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
-                                        state_.module_bytes[static_cast<size_t>(m)], [](void* p) { delete static_cast<ContributionMessage*>(p); }));
+                                        state_.module_bytes[static_cast<size_t>(m)] * ctx_.cost.gradient_wire_factor,
+                                        [](void* p) { delete static_cast<ContributionMessage*>(p); }));
   }
   // An upload fails for good when its executor has moved past the phase for good (the run's last
   // phase closed under a quorum or deadline; the result was late anyway), when its executor's host
@@ -243,7 +244,7 @@ FailureCause Worker::run_rank(const Assignment& a) {
     s4u::this_actor::execute(ctx_.cost.host_flops(1));
     running.unsaved_s += now() - running.compute_start;
     running.compute_start = -1.0;
-    if (!ring_allreduce(ctx_, state_, rank, ctx_.cost.message_bytes, generation)) {  // rolled back: the step is lost
+    if (!ring_allreduce(ctx_, state_, rank, ctx_.cost.message_bytes * ctx_.cost.gradient_wire_factor, generation)) {  // rolled back: the step is lost
       state_.lost_compute_s += running.unsaved_s;
       state_.lost_flops += running.unsaved_s * host->get_speed();
       running = RunState::Running{};

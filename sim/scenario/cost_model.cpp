@@ -21,6 +21,8 @@ CostModel make_cost_model(const Scenario& s, int64_t trained_params) {
   c.mfu = a.mfu;
   c.flops_per_step = training_flops_per_token(c.params, c.layers, c.seq_len, c.d_model) * static_cast<double>(c.tokens_per_step);
   c.message_bytes = static_cast<double>(c.params) * c.bytes_per_param;
+  const auto format = s.communication.outer_gradient;
+  if (format != engine::GradientFormat::Fp32) c.gradient_wire_factor = engine::bytes_per_value(format) / c.bytes_per_param;
   return c;
 }
 

@@ -21,6 +21,9 @@ struct CostModel {
   double mfu = 0.4;
   double flops_per_step = 0.0;  // model flops of one inner step on one worker (fwd + bwd)
   double message_bytes = 0.0;   // one full copy of the parameters
+  // Bytes of an outer gradient (sync: a gradient) on the wire per byte of parameters: 1 in fp32
+  // (as bytes_per_param), else the format's bytes per value, block scales included, / bytes_per_param.
+  double gradient_wire_factor = 1.0;
 
   // Flops the host must execute for `steps` inner steps: model flops / MFU.
   double host_flops(int64_t steps) const { return flops_per_step * static_cast<double>(steps) / mfu; }

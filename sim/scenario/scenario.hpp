@@ -15,6 +15,7 @@
 #include "engine/data/dataset.hpp"
 #include "engine/modules/outer_optimizer.hpp"
 #include "engine/modules/paths.hpp"
+#include "engine/modules/quantize.hpp"
 #include "engine/train/precision.hpp"
 #include "sim/scenario/compute_schedule.hpp"
 
@@ -173,6 +174,13 @@ struct InitSpec {
   bool count_time = true;        // its simulated time counts, on the first worker's host, before the run
 };
 
+// What travels between workers: outer gradients (DiLoCo, DiPaCo: the uploads to the executors;
+// sync: each worker's gradient in the all-reduce), rounded to a smaller format
+// (engine/modules/quantize.hpp) in the real training, and counted at its size on the wire.
+struct CommunicationSpec {
+  engine::GradientFormat outer_gradient = engine::GradientFormat::Fp32;  // fp32: as cost.bytes_per_param
+};
+
 struct Scenario {
   std::filesystem::path file;      // where it was read from
   uint64_t seed = 1;
@@ -197,6 +205,7 @@ struct Scenario {
   DipacoSpec dipaco;
   FailureSpec failures;
   CheckpointSpec checkpoints;
+  CommunicationSpec communication;
   CostSpec cost;
   bool training = true;
   // Training precision as asked; the run resolves `auto` for its CPU (engine/train/precision.hpp) and

@@ -303,6 +303,14 @@ void describe(Scenario& s, KeyVisitor& v) {
   v.section("dipaco", [&] { dipaco(s, v); });
   v.section("failures", [&] { failures(s, v); });
   v.section("checkpoints", [&] { checkpoints(s, v); });
+  v.section("communication", [&] {
+    v.choice("outer_gradient", s.communication.outer_gradient,
+             {{"fp32", engine::GradientFormat::Fp32}, {"bf16", engine::GradientFormat::Bf16}, {"fp8", engine::GradientFormat::Fp8},
+              {"int8", engine::GradientFormat::Int8}, {"fp4", engine::GradientFormat::Fp4}});
+  });
+  v.when_reading([&] {  // sync's gradients are rounded inside its training job
+    s.inner.gradient_format = s.algorithm.name == Algorithm::Sync ? s.communication.outer_gradient : engine::GradientFormat::Fp32;
+  });
   v.section("cost", [&] { cost(s, v); });
   // Observability: summary.json's time_to_target_s, and trace.json.
   if (v.reading() ? v.has("target_val_loss") : s.target_val_loss.has_value()) {

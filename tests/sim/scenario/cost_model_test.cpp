@@ -31,3 +31,13 @@ TEST(CostModel, AsIfModelOverridesSizeTokensAndBytes) {
   EXPECT_DOUBLE_EQ(c.flops_per_step, per_token * 524288);
   EXPECT_DOUBLE_EQ(c.host_flops(10), per_token * 524288 * 10 / 0.5);
 }
+
+TEST(CostModel, OuterGradientsOnTheWireShrinkByTheFormat) {
+  Scenario s;
+  EXPECT_EQ(make_cost_model(s, 1000).gradient_wire_factor, 1.0);
+  s.communication.outer_gradient = dipaco::engine::GradientFormat::Fp4;
+  EXPECT_DOUBLE_EQ(make_cost_model(s, 1000).gradient_wire_factor, 0.53125 / 4);
+  s.cost.bytes_per_param = 2;  // an as-if bf16 model: int8 halves what bf16 would send, plus scales
+  s.communication.outer_gradient = dipaco::engine::GradientFormat::Int8;
+  EXPECT_DOUBLE_EQ(make_cost_model(s, 1000).gradient_wire_factor, 1.015625 / 2);
+}
