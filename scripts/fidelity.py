@@ -42,6 +42,8 @@ SETTINGS_TRIED = [
     "SentencePiece 4096 on the Debian texts), warm start of 200 steps (seed 1000) shared by all arms and seeds, "
     "τ = 25, 8 outer steps (200 inner steps per worker), 4 workers, inner AdamW lr 3e-3, outer Nesterov lr 0.7 "
     "momentum 0.9, outer Adam lr 0.01, 256 validation sequences; model sizes d_model 32/64/128.",
+    "2026-11-30, v2 (issue 18; chosen before any verdict): T18-T20, the outer-gradient formats fp4, int8 and bf16 "
+    "against fp32 on the v1 DiLoCo arm (k = 4, tau = 25), equivalent within +-2 %.",
 ]
 
 # Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
@@ -169,6 +171,18 @@ TRENDS = [
      "arms": {"DiLoCo": arm(DILOCO, "training=off", metric="simulated_wall_clock_s"),
               "sync DP": arm(DILOCO, "training=off", SYNC, metric="simulated_wall_clock_s")},
      "relation": ("less", "DiLoCo", "sync DP")},
+    {"id": "T18", "title": "4-bit (E2M1) outer gradients reach fp32's quality (DiLoCo)",
+     "paper": "Streaming DiLoCo sends outer gradients in E2M1 with no measured loss",
+     "arms": {"fp32": arm(DILOCO), "fp4": arm(DILOCO, "communication.outer_gradient=fp4")},
+     "relation": ("equivalent", "fp4", "fp32", 0.02)},
+    {"id": "T19", "title": "int8 outer gradients reach fp32's quality (DiLoCo)",
+     "paper": "INTELLECT-1 all-reduces outer gradients in int8",
+     "arms": {"fp32": arm(DILOCO), "int8": arm(DILOCO, "communication.outer_gradient=int8")},
+     "relation": ("equivalent", "int8", "fp32", 0.02)},
+    {"id": "T20", "title": "bf16 outer gradients reach fp32's quality (DiLoCo)",
+     "paper": "low-precision outer gradients cost no quality (Streaming DiLoCo, torchft, INTELLECT-1)",
+     "arms": {"fp32": arm(DILOCO), "bf16": arm(DILOCO, "communication.outer_gradient=bf16")},
+     "relation": ("equivalent", "bf16", "fp32", 0.02)},
 ]
 
 # The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.
