@@ -184,6 +184,21 @@ TEST(ClosedForm, SyncCheckpointWritesHoldUpTheSlowestRank) {
   EXPECT_CLOSE(end_of(saved, "b0", "outer", 2 * step + write), 4 * step + 2 * write);
 }
 
+TEST(ClosedForm, DilocoRoundsThroughTheOuterOptimizersUplink) {
+  // scenarios/bandwidth.yaml at 100 Gbit/s (scripts/bandwidth_utilisation.py's setting): the outer
+  // optimizer in dc-a sends θ (N = 4 GB) to b0, c0 and d0 at once through its uplink (12.5 GB/s in
+  // all), the workers take H = 100 steps, and the three outer gradients come back the same way.
+  // Each way pays the route's latency once: 2 uplinks of 10 ms and 2 host links of 1 us.
+  const auto dir = out_dir("cf-bandwidth");
+  const auto r = e2e::run("run " + kSource + "/scenarios/bandwidth.yaml --no-report --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const double N = 4e9, W = 12.5e9, L = 0.020 + 2e-6;
+  const double step = (6 * 1e9 + 6) * 2080 / (312e12 * 0.4);  // 0.1 s
+  const double round = 2 * (L + 3 * N / W) + 100 * step;        // 11.96 s
+  EXPECT_CLOSE(json_number(slurp(dir / "summary.json"), "simulated_wall_clock_s"), 3 * round);
+  std::filesystem::remove_all(dir);
+}
+
 // One DiPaCo phase; n tasks of the one path on b0 (and b1), 50 Gflop/s each. The scheduler is on
 // `outer`, the shared module's executor on a0 and the blocks' on c0, behind the 20 MB/s link into
 // dc-c. Parameters per module, from the model (d_model 8, 2 blocks, 64 positions, 256 tokens, tied
