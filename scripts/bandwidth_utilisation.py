@@ -20,7 +20,15 @@ forms (T = step time, k = steps between exchanges, f = upload bytes / N):
   - DiLoCo (a parameter server: the outer optimizer on a host of the first datacentre sends θ to
     the R - 1 remote workers and receives their outer gradients, one after the other, through its
     uplink, paying L each way): W = (R - 1)N(1 + f) / (HT(1/u - 1) - 2L).
+  - Streaming DiLoCo (F = 4 fragments of 16 as-if layers, H = 100: a phase of H/F = 25 steps
+    uploads one fragment and then downloads it, each through the outer optimizer's uplink; the
+    first phase downloads all of θ): the timeline of tests/e2e/closed_form_test.cpp's
+    streaming_wall_clock, over 10 rounds (40 phases, so that the first full download weighs as
+    little as it would in a long run), with W bisected on it. With overlap o, a phase's first o
+    steps hide its fragment's round trip.
   Where the denominator is not positive, latency alone exceeds the budget: no bandwidth reaches u.
+  The paper's form for Streaming DiLoCo is its DiLoCo form with N/F bytes every H/F steps: the
+  same bandwidth as DiLoCo's; it does not model the overlap.
 """
 import argparse
 import json
@@ -44,14 +52,54 @@ L = 0.020          # seconds between two datacentres
 TARGETS = [0.5, 0.8, 0.9, 0.95, 0.99]
 FP4 = 0.53125 / 4  # fp4 bytes per value over fp32's
 
+# Streaming DiLoCo on scenarios/bandwidth.yaml: fragment 0 holds the embeddings and 4 of the 16
+# blocks; each block is 12·2048²·16 / 16 of the 1e9 as-if parameters.
+F = 4
+BLOCK = 12 * 2048 ** 2 * 16 / 16 / 1e9
+FRAGMENTS = [N * (1 - 16 * BLOCK + 4 * BLOCK)] + [N * 4 * BLOCK] * 3
+STREAM_ROUNDS = 10
+STREAMING = ["algorithm.name=streaming-diloco", "streaming.fragments=%d" % F, "algorithm.outer_steps=%d" % STREAM_ROUNDS]
+
+
+def streaming_utilisation(w, overlap, wire):
+    """Compute utilisation of Streaming DiLoCo at uplink bandwidth w (bytes/s), in closed form."""
+    k = H // F
+    phases = STREAM_ROUNDS * F
+    computed = L + (R - 1) * N / w + k * T
+    for j in range(1, phases + 1):
+        fragment = FRAGMENTS[(j - 1) % F]
+        uploaded = computed + L + (R - 1) * fragment * wire / w
+        if j == phases:
+            return phases * k * T / uploaded
+        downloaded = uploaded + L + (R - 1) * fragment / w
+        computed = downloaded + k * T if overlap == 0 else max(computed + overlap * T, downloaded) + (k - overlap) * T
+
+
+def streaming_needed(target, overlap, wire, lo=1e-2, hi=1e6):
+    """Gbit/s at which the closed form reaches `target`, to 0.5 %."""
+    if streaming_utilisation(hi * 1e9 / 8, overlap, wire) < target:
+        return None
+    while hi / lo > 1.005:
+        mid = math.sqrt(lo * hi)
+        if streaming_utilisation(mid * 1e9 / 8, overlap, wire) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 # name: (sets, k (steps between exchanges), our closed form: bytes through the busiest uplink and
-# latency per exchange)
+# latency per exchange, or (overlap, wire factor) of Streaming DiLoCo's timeline)
 VARIANTS = [
     ("DP (sync), every step", ["algorithm.name=sync", "algorithm.tau=10", "algorithm.outer_steps=1"], 1, 4 * N * (1 - 1 / R), 2 * (R - 1) * L),
     ("DP (sync), every step, WAN latency 0", ["algorithm.name=sync", "algorithm.tau=10", "algorithm.outer_steps=1",
                                                "network.wan_latency_scale=0"], 1, 4 * N * (1 - 1 / R), 0.0),
     ("DiLoCo, H = 100", [], H, (R - 1) * N * 2, 2 * L),
     ("DiLoCo, H = 100, fp4 outer gradients", ["communication.outer_gradient=fp4"], H, (R - 1) * N * (1 + FP4), 2 * L),
+    ("Streaming DiLoCo, H = 100, F = 4", STREAMING, H // F, None, (0, 1.0)),
+    ("Streaming DiLoCo, H = 100, F = 4, overlap 5 steps", STREAMING + ["streaming.overlap_steps=5"], H // F, None, (5, 1.0)),
+    ("Streaming DiLoCo, H = 100, F = 4, overlap 5 steps, fp4", STREAMING + ["streaming.overlap_steps=5", "communication.outer_gradient=fp4"],
+     H // F, None, (5, FP4)),
 ]
 
 
@@ -107,15 +155,22 @@ def main():
         cells = []
         for u in TARGETS:
             sim = needed(binary, sets, u)
-            budget = k * T * (1 / u - 1) - latency
-            ours = gbps(busiest / budget) if budget > 0 else None
-            paper = gbps(2 * N * (1 - 1 / R) / (k * T * (1 / u - 1)))
+            if busiest is None:  # Streaming DiLoCo: its timeline in closed form; the paper's N/F every k steps
+                ours = streaming_needed(u, *latency)
+                paper = gbps(2 * N / F * (1 - 1 / R) / (k * T * (1 / u - 1)))
+            else:
+                budget = k * T * (1 / u - 1) - latency
+                ours = gbps(busiest / budget) if budget > 0 else None
+                paper = gbps(2 * N * (1 - 1 / R) / (k * T * (1 / u - 1)))
             cells.append("%s / %s / %s" % (fmt(sim), fmt(ours), fmt(paper)))
             print("%s, u = %.2f: simulated %s Gbit/s" % (name, u, fmt(sim)), file=sys.stderr, flush=True)
         print("| %s | %s |" % (name, " | ".join(cells)), file=out)
     print("\nNot reached: latency alone exceeds the budget. Sync DP's ring pays 2(R - 1) = 6 WAN latencies of 20 ms "
           "every 0.1 s step, so it stays below 0.1 / (0.1 + 0.12) = 45 % at any bandwidth; DiLoCo pays 2 per round of "
-          "H steps.", file=out)
+          "H steps. Streaming DiLoCo's rows run 10 rounds (40 phases) rather than 3, so that the first phase's download "
+          "of all of θ weighs as it would in a long run (DiLoCo's rounds are all alike: their number does not matter). "
+          "Its fragments are not equal: fragment 0 carries the embeddings (19 %% of θ) besides its 4 blocks (20 %%), so "
+          "its peak upload is 40 %% of θ, not 25 %%.", file=out)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ SETTINGS_TRIED = [
     "momentum 0.9, outer Adam lr 0.01, 256 validation sequences; model sizes d_model 32/64/128.",
     "2026-11-30, v2 (issue 18; chosen before any verdict): T18-T20, the outer-gradient formats fp4, int8 and bf16 "
     "against fp32 on the v1 DiLoCo arm (k = 4, tau = 25), equivalent within +-2 %.",
+    "2026-11-30, v3 (issue 18; chosen before any verdict): T21-T23, Streaming DiLoCo on the v1 DiLoCo setting with "
+    "H = 40 and 5 rounds (the same 200 inner steps; tau = 25 does not split into 2 fragments), F = 2 fragments (the "
+    "model's 2 blocks), mix 0.5 (the paper's alpha), against DiLoCo at H = 40; overlap 2 steps against none; "
+    "equivalent within +-2 %; peak upload from timing-only runs of the same arms.",
 ]
 
 # Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
@@ -80,6 +84,8 @@ def size(d_model, heads):
 
 ONE = "placement.workers={count: 1}"
 SYNC = "algorithm.name=sync"
+H40 = ["algorithm.tau=40", "algorithm.outer_steps=5", "algorithm.eval_every=5"]
+STREAMING = ["algorithm.name=streaming-diloco", "streaming.fragments=2"] + H40
 # The sync baseline's interval is τ steps like DiLoCo's: the same 200 steps in 8 intervals.
 
 TRENDS = [
@@ -183,6 +189,19 @@ TRENDS = [
      "paper": "low-precision outer gradients cost no quality (Streaming DiLoCo, torchft, INTELLECT-1)",
      "arms": {"fp32": arm(DILOCO), "bf16": arm(DILOCO, "communication.outer_gradient=bf16")},
      "relation": ("equivalent", "bf16", "fp32", 0.02)},
+    {"id": "T21", "title": "Streaming DiLoCo (F = 2, no overlap) reaches DiLoCo's quality at the same H",
+     "paper": "Streaming DiLoCo matches DiLoCo and data-parallel quality (Douillard et al., 2025)",
+     "arms": {"Streaming F=2": arm(DILOCO, *STREAMING), "DiLoCo H=40": arm(DILOCO, *H40)},
+     "relation": ("equivalent", "Streaming F=2", "DiLoCo H=40", 0.02)},
+    {"id": "T22", "title": "Streaming DiLoCo's peak upload is below DiLoCo's (timing)",
+     "paper": "about two orders of magnitude less peak bandwidth with fragments, overlap and fp4",
+     "arms": {"Streaming F=2": arm(DILOCO, "training=off", *STREAMING, metric="peak_upload_bytes"),
+              "DiLoCo H=40": arm(DILOCO, "training=off", *H40, metric="peak_upload_bytes")},
+     "relation": ("less", "Streaming F=2", "DiLoCo H=40")},
+    {"id": "T23", "title": "Overlapping 2 steps costs Streaming DiLoCo little quality",
+     "paper": "an overlap of a few steps costs little (Douillard et al., 2025)",
+     "arms": {"overlap 2": arm(DILOCO, *STREAMING, "streaming.overlap_steps=2"), "no overlap": arm(DILOCO, *STREAMING)},
+     "relation": ("equivalent", "overlap 2", "no overlap", 0.02)},
 ]
 
 # The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.

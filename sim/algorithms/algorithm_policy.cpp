@@ -16,6 +16,13 @@ AlgorithmPolicy policy_for(const Scenario& s) {
     p.whole_model_rows = true;
     p.seed_base = 1000;
     p.weighted_train_loss = true;
+  } else if (s.algorithm.name == Algorithm::StreamingDiloco) {
+    // DiLoCo's replicas, each keeping its own parameters between the fragments' synchronisations.
+    p.static_assignment = true;
+    p.whole_model_rows = true;
+    p.seed_base = 1000;
+    p.weighted_train_loss = true;
+    p.local_replicas = true;
   } else if (s.algorithm.name == Algorithm::Sync) {
     // Synchronous DP: k fixed ranks that start together with the same model and all-reduce their
     // gradients every step. Rank 0 owns the real training (one k-fold batch per step equals the
@@ -27,6 +34,27 @@ AlgorithmPolicy policy_for(const Scenario& s) {
     if (s.checkpoints.inner_every_steps > 0) p.ring_recovery = AlgorithmPolicy::RingRecovery::Rollback;
   }
   return p;
+}
+
+namespace {
+bool streaming(const Scenario& s) { return s.algorithm.name == Algorithm::StreamingDiloco; }
+}  // namespace
+
+int phase_count(const Scenario& s) { return s.algorithm.outer_steps * (streaming(s) ? s.streaming.fragments : 1); }
+
+int phase_steps(const Scenario& s) { return s.algorithm.tau / (streaming(s) ? s.streaming.fragments : 1); }
+
+int fragment_of_segment(int segment, int fragments) { return segment == 0 ? 0 : (segment - 1) % fragments; }
+
+int synced_fragment(const Scenario& s, int phase) { return streaming(s) ? (phase - 1) % s.streaming.fragments : -1; }
+
+bool segment_syncs(const Scenario& s, int segment, int phase) {
+  return !streaming(s) || fragment_of_segment(segment, s.streaming.fragments) == synced_fragment(s, phase);
+}
+
+bool records_row(const Scenario& s, int phase) {
+  const int round = s.algorithm.eval_every * (streaming(s) ? s.streaming.fragments : 1);
+  return phase % round == 0 || phase == phase_count(s);
 }
 
 std::optional<int64_t> primary_pick(std::optional<int64_t> first_home, std::optional<int64_t> first_queued) {

@@ -34,9 +34,29 @@ struct AlgorithmPolicy {
   // (checkpoints.inner_every_steps): the job restarts from its last checkpoint, as a torchrun job
   // does: every rank abandons its step, pulls the checkpoint and redoes the steps since.
   enum class RingRecovery { Resume, Rollback } ring_recovery = RingRecovery::Resume;
+  // Streaming DiLoCo: each replica keeps its own parameters and AdamW state from phase to phase;
+  // a phase synchronises only one fragment (`synced_fragment`), whose outer update the replica
+  // mixes into its own value. A replica whose worker lost them (a death) starts again from every
+  // fragment's global value, with fresh moments.
+  bool local_replicas = false;
 };
 
 AlgorithmPolicy policy_for(const Scenario& s);
+
+// Phases and their length. A phase ends with an outer step: DiLoCo's and DiPaCo's rounds of τ
+// steps, sync's intervals between evaluations, Streaming DiLoCo's H/F steps that end with one
+// fragment's synchronisation (outer_steps rounds of H steps make outer_steps · F phases).
+int phase_count(const Scenario& s);
+int phase_steps(const Scenario& s);
+// Streaming DiLoCo's fragments (sim/scenario/scenario.hpp: StreamingSpec). Segment 0 (embeddings and
+// final norm) goes with fragment 0; segment l + 1 (block l) with fragment l mod F. Phase j syncs
+// fragment (j − 1) mod F. Every other algorithm syncs every module in every phase (-1).
+int fragment_of_segment(int segment, int fragments);
+int synced_fragment(const Scenario& s, int phase);
+bool segment_syncs(const Scenario& s, int segment, int phase);
+// Whether `phase` records a metrics row: every algorithm.eval_every rounds (Streaming DiLoCo: rounds
+// of F phases, so that rows fall on the same inner steps as DiLoCo's) and the last phase.
+bool records_row(const Scenario& s, int phase);
 
 // Assignment. A primary worker takes the first queued task whose home it is (`first_home`), else
 // the first queued task (`first_queued`: work stealing); nothing when the queue is empty.

@@ -146,9 +146,10 @@ void setup_dipaco(const Scenario& s, RunContext& ctx, RunState& state, const std
 namespace {
 // DiLoCo's and sync's common shape: the policy, the whole model as one module, and one task per
 // placement.workers host on that worker's shard.
-void whole_model_replicas(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
+void whole_model_replicas(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts,
+                          engine::PathStructure structure = {{}, true}) {
   state.policy = policy_for(s);
-  state.structure = {{}, true};
+  state.structure = std::move(structure);
   state.layout = std::make_unique<engine::PathLayout>(s.model, state.structure);
   const int k = static_cast<int>(hosts.size());
   place_workers(s, ctx, state, hosts, k);
@@ -157,21 +158,25 @@ void whole_model_replicas(const Scenario& s, RunContext& ctx, RunState& state, c
     state.tasks.push_back({0, t, ctx.training ? ctx.shards[i] : nullptr, ctx.training ? ctx.shard_weights[i] : 1.0});
     state.task_hosts.push_back(ctx.worker_hosts[i]);
   }
+  state.replica_holder.assign(state.tasks.size(), {-1, 0});
 }
 }  // namespace
 
 void setup_diloco(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   // One module, the whole model, trained by k replicas: one task per placement.workers host, on
   // that worker's shard (data.sharding), its modules sent with the task from the outer host, where
-  // the scheduler and the outer optimiser (the module's executor) run.
-  whole_model_replicas(s, ctx, state, hosts);
+  // the scheduler and the outer optimiser (the module's executor) run. Streaming DiLoCo: the same,
+  // with one module per block (and one for the embeddings), so that a fragment is a set of modules.
+  engine::PathStructure structure{{}, true};
+  if (s.algorithm.name == Algorithm::StreamingDiloco) structure.levels.assign(static_cast<size_t>(s.model.blocks), {1, 1, false});
+  whole_model_replicas(s, ctx, state, hosts, std::move(structure));
   int64_t sequences = 0;
   for (const auto& t : state.tasks) sequences += t.shard ? static_cast<int64_t>(t.shard->size()) : 0;
   state.shard_sizes = {sequences};
   state.validation_ids = {{}};  // whole-model rows evaluate data.eval_sequences (RunContext::record)
   if (ctx.training) state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, s.outer);
   index_modules(ctx, state);
-  state.executor_hosts = {ctx.outer_host};
+  state.executor_hosts.assign(static_cast<size_t>(state.structure.module_count()), ctx.outer_host);
   state.scheduler_host = ctx.outer_host;
   init_module_state(s, state);
 }
@@ -220,9 +225,17 @@ void index_modules(const RunContext& ctx, RunState& state) {
   state.tasks_through_module.assign(static_cast<size_t>(modules), {});
   for (size_t t = 0; t < state.tasks.size(); ++t)
     for (int m : st.modules_of(state.tasks[t].path)) state.tasks_through_module[static_cast<size_t>(m)].push_back(static_cast<int>(t));
-  for (int m = 0; m < modules; ++m)
-    state.module_bytes.push_back(ctx.cost.message_bytes * static_cast<double>(state.layout->module_params(m)) /
-                                 static_cast<double>(state.layout->path_params()));
+  // Streaming DiLoCo's fragments weigh what they would in the as-if model (CostModel::block_share):
+  // in the small trained model the embeddings are most of the parameters. DiPaCo's modules keep the
+  // trained model's proportions, with which its figures were measured.
+  const bool as_if_blocks = state.policy.local_replicas && ctx.cost.block_share > 0;
+  for (int m = 0; m < modules; ++m) {
+    const int segment = st.segment_of_module(m);
+    const double share = !as_if_blocks ? static_cast<double>(state.layout->module_params(m)) / static_cast<double>(state.layout->path_params())
+                         : segment == 0 ? 1.0 - ctx.cost.block_share * st.total_blocks()
+                                        : ctx.cost.block_share * st.levels[static_cast<size_t>(segment - 1)].blocks;
+    state.module_bytes.push_back(ctx.cost.message_bytes * share);
+  }
 }
 
 void init_module_state(const Scenario& s, RunState& state) {

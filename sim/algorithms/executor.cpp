@@ -47,9 +47,11 @@ void Executor::run() {
   // receives stay posted across phases: a deadline must not cancel a result in flight (it arrives
   // late instead).
   Inbox inbox(executor_inbox(module_));
-  for (int phase = first; phase <= s.algorithm.outer_steps; ++phase) {
-    size_t expected = 0;  // the tasks through this module that train this phase
-    for (int t : through) expected += state_.active(s, t, phase) ? 1 : 0;
+  for (int phase = first; phase <= phase_count(s); ++phase) {
+    // The tasks through this module that train this phase (none when its fragment does not sync:
+    // the executor passes the phase at once).
+    size_t expected = 0;
+    for (int t : through) expected += state_.active(s, t, phase) && segment_syncs(s, segment, phase) ? 1 : 0;
     const size_t needed = contributions_needed(s, expected);
     const double deadline = s.dipaco.phase_policy == PhasePolicy::Deadline ? s4u::Engine::get_clock() + s.dipaco.deadline_s : -1.0;
     // Online averaging: a running weighted sum, updated as each task's version arrives (arrival
@@ -93,7 +95,7 @@ void Executor::run() {
       state_.store->outer_step(module_, average, s.dipaco.rescale_outer_gradient);
       if (inner_moments) state_.store->set_inner_moments(module_, avg_m.mean(), avg_v.mean());
     }
-    state_.log(LedgerEvent::Update, phase, module_, -1, 0, -1, accepted, static_cast<int>(expected));
+    if (segment_syncs(s, segment, phase)) state_.log(LedgerEvent::Update, phase, module_, -1, 0, -1, accepted, static_cast<int>(expected));
     finish_phase(phase);
     state_.module_phase[static_cast<size_t>(module_)] = phase + 1;
     if (s.checkpoints.module_every_phases > 0 && phase % s.checkpoints.module_every_phases == 0) save_checkpoint(phase);
@@ -131,7 +133,7 @@ void Executor::save_checkpoint(int phase) {
 int Executor::recover() {
   using reports::LedgerEvent;
   const int phase = state_.module_phase[static_cast<size_t>(module_)];
-  if (phase > ctx_.scenario.algorithm.outer_steps) return phase;  // it had finished: nothing to recover
+  if (phase > phase_count(ctx_.scenario)) return phase;  // it had finished: nothing to recover
   const auto checkpoint = state_.module_checkpoint[static_cast<size_t>(module_)];
   state_.module_recovering[static_cast<size_t>(module_)] = 1;
   // The download from the storage host; a failed one (a link down) is tried again a heartbeat later.
@@ -175,8 +177,7 @@ void Executor::finish_phase(int phase) {
   next[static_cast<size_t>(module_)] = p.modules[static_cast<size_t>(module_)];
   if (++p.done == modules) {
     ++ctx_.synchronisations;
-    const auto& a = ctx_.scenario.algorithm;
-    if (phase % a.eval_every == 0 || phase == a.outer_steps || phase == ctx_.scenario.dipaco.discriminative_after)
+    if (records_row(ctx_.scenario, phase) || phase == ctx_.scenario.dipaco.discriminative_after)
       record_phase(ctx_, state_, phase);
     // The EM step runs on the host of the executor that closed the phase, before it tells the
     // scheduler: no task of the next phase starts on the old shards.

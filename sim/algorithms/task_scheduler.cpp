@@ -54,14 +54,14 @@ void TaskScheduler::run() {
   // receives stay posted across heartbeats: a timed-out wait cancels nothing in flight.
   Inbox inbox(kSchedulerInbox);
   const double heartbeat = s.failures.host_failures() ? s.failures.heartbeat_s : -1.0;
-  while (phase_ <= s.algorithm.outer_steps) {
+  while (phase_ <= phase_count(s)) {
     auto msg = inbox.next<SchedulerMessage>(heartbeat);
     drain_deaths();
     if (msg) last_progress_ = now();
     if (msg) {
       if (msg->kind == SchedulerMessage::Closed) {
         closed_[msg->phase].insert(msg->module);
-        while (phase_ <= s.algorithm.outer_steps && static_cast<int>(closed_[phase_].size()) == state_.structure.module_count())
+        while (phase_ <= phase_count(s) && static_cast<int>(closed_[phase_].size()) == state_.structure.module_count())
           close_phase(phase_);
       } else if (msg->kind == SchedulerMessage::Recovered) {
         if (msg->phase == phase_) redo_through(msg->module, msg->phase);  // a later phase has not started
@@ -82,7 +82,7 @@ void TaskScheduler::run() {
         }
       }
     }
-    if (phase_ > s.algorithm.outer_steps) break;
+    if (phase_ > phase_count(s)) break;
     if (heartbeat > 0 && (stalled() || no_progress())) return;
     dispatch();
   }
@@ -204,7 +204,7 @@ void TaskScheduler::close_phase(int phase) {
     it = it->first.second < phase ? state_.task_moments.erase(it) : std::next(it);
   for (auto it = state_.own_params.begin(); it != state_.own_params.end();)
     it = it->first.second < phase ? state_.own_params.erase(it) : std::next(it);
-  if (phase < ctx_.scenario.algorithm.outer_steps) open_phase(phase + 1);
+  if (phase < phase_count(ctx_.scenario)) open_phase(phase + 1);
   else phase_ = phase + 1;
 }
 
@@ -303,9 +303,14 @@ void TaskScheduler::dispatch() {
     double bytes = kControlBytes;
     // A ring rank that rolls back pulls θ from the checkpoint store instead (Worker::run_rank).
     if (state_.policy.static_assignment && state_.policy.ring_recovery != AlgorithmPolicy::RingRecovery::Rollback) {
+      // Streaming DiLoCo: only the fragment the last phase synchronised, to a replica that still
+      // holds its own parameters (sim/algorithms/algorithm_policy.hpp).
+      const bool holds = state_.policy.local_replicas && lease.phase > 1 &&
+                         state_.replica_holder[static_cast<size_t>(lease.task)] == std::make_pair(w, inc);
       bytes = 0.0;
       for (int m : state_.structure.modules_of(state_.tasks[static_cast<size_t>(lease.task)].path))
-        bytes += state_.module_bytes[static_cast<size_t>(m)];
+        if (!holds || segment_syncs(ctx_.scenario, state_.structure.segment_of_module(m), lease.phase - 1))
+          bytes += state_.module_bytes[static_cast<size_t>(m)];
     }
     // Detached: a worker that died meanwhile never takes it, and the comm frees it.
     send_detached(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, bytes,
@@ -324,7 +329,7 @@ bool TaskScheduler::no_progress() {
   for (const auto& r : state_.ring) step = std::min(step, r.step);
   const std::string where = ring ? fmt::format("at step {} of {} (the ring waits for a rank whose host is down)", step + 1,
                                                s.algorithm.outer_steps * s.algorithm.tau)
-                                 : fmt::format("in phase {} of {}", phase_, s.algorithm.outer_steps);
+                                 : fmt::format("in phase {} of {}", phase_, phase_count(s));
   ctx_.fail(fmt::format("no progress {}: nothing has moved for {:.1f} h (failures.stall_hours is {:g}; raise it if a phase really "
                         "takes that long)", where, (now() - last_progress_) / 3600.0, s.failures.stall_s / 3600.0));
   state_.finished = true;
@@ -338,7 +343,7 @@ bool TaskScheduler::stalled() {
     if (state_.failure_plan.down_for_good_at(h) > now()) continue;
     ctx_.count_failure(FailureCause::ExecutorLost);
     ctx_.fail(fmt::format("no progress possible in phase {} of {}: the executor of module {} (host {}) is down for good since t = {:.6g} s",
-                          phase_, ctx_.scenario.algorithm.outer_steps, state_.structure.module_name(m), h->get_name(),
+                          phase_, phase_count(ctx_.scenario), state_.structure.module_name(m), h->get_name(),
                           state_.failure_plan.down_for_good_at(h)));
     state_.finished = true;
     s4u::Actor::kill_all();
@@ -359,7 +364,7 @@ bool TaskScheduler::stalled() {
                       s.failures.stall_s / 3600.0);
   if (why.empty()) return false;
   ctx_.count_failure(FailureCause::Timeout);
-  ctx_.fail(fmt::format("no progress possible in phase {} of {}: {}", phase_, s.algorithm.outer_steps, why));
+  ctx_.fail(fmt::format("no progress possible in phase {} of {}: {}", phase_, phase_count(s), why));
   state_.finished = true;
   s4u::Actor::kill_all();
   return true;

@@ -3,6 +3,7 @@
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Exec.hpp>
 #include <simgrid/s4u/Host.hpp>
 
 #include <algorithm>
@@ -67,7 +68,7 @@ void Worker::run() {
     if (ring && !ask && !request.done) {  // a rank's first life: its rank, from the start, unasked
       a = std::make_unique<Assignment>(Assignment{worker_, 0, 1, me});
     } else {
-      do a.reset(receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host));
+      do a.reset(next_assignment(me));
       while (a->incarnation != me);  // one addressed to an earlier life of this worker
     }
     request.failed = ring ? run_rank(*a) : run_task(*a);
@@ -85,12 +86,19 @@ void Worker::run() {
 FailureCause Worker::run_task(const Assignment& a) {
   const auto& s = ctx_.scenario;
   const auto& st = state_.structure;
-  const int tau = s.algorithm.tau;
+  const int tau = phase_steps(s);  // inner steps per phase
+  const bool local = state_.policy.local_replicas;
+  const int me = state_.incarnation[static_cast<size_t>(worker_)];
   const auto& task = state_.tasks[static_cast<size_t>(a.task)];
   const auto modules = st.modules_of(task.path);
   auto* host = ctx_.worker_hosts[static_cast<size_t>(worker_)];
   auto& running = state_.running[static_cast<size_t>(worker_)];
-  running = RunState::Running{a.task, a.phase, a.attempt};
+  // The head of this phase that the worker ran while its last phase's results travelled.
+  const bool headed = local && head_.task == a.task && head_.phase == a.phase && head_.incarnation == me;
+  const int head = headed ? s.streaming.overlap_steps : 0;
+  running = RunState::Running{a.task, a.phase, a.attempt, -1.0, headed ? running.unsaved_s : 0.0};
+  // Whether this worker's memory still holds the replica's own parameters.
+  const bool holds = local && (a.phase == 1 || state_.replica_holder[static_cast<size_t>(a.task)] == std::make_pair(worker_, me));
   const auto version = state_.versions.find(a.phase);
   if (version == state_.versions.end()) return FailureCause::None;  // its phase closed while the assignment travelled
   for (int m : modules)  // an executor still restoring serves no module yet: as if out of reach
@@ -138,7 +146,12 @@ FailureCause Worker::run_task(const Assignment& a) {
   if (resume_from > 0) state_.resumed_steps += resume_from;
 
   auto& attempted = state_.attempted[{a.task, a.phase, epoch_sum}];  // looked up again: the pulls took time
-  if (ctx_.training && !attempted.job.valid()) {
+  // A replica's own parameters died with its worker: an attempt trained from them is not this one's.
+  if (local && attempted.from_local && !holds && resume_from == 0) attempted = RunState::Attempted{};
+  if (ctx_.training && !attempted.job.valid() && local) {
+    attempted.job = submit_streaming(a, holds, versions);
+    attempted.from_local = holds && a.phase > 1;
+  } else if (ctx_.training && !attempted.job.valid()) {
     engine::AdamState opt;
     if (s.dipaco.inner_state == InnerState::Path) {
       const auto m = state_.task_moments.find({a.task, a.phase - 1});
@@ -160,7 +173,7 @@ FailureCause Worker::run_task(const Assignment& a) {
   // the compute since the last checkpoint that reached the storage host.
   const int every = s.checkpoints.inner_every_steps > 0 ? s.checkpoints.inner_every_steps : tau;
   auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
-  for (int done = resume_from; done < tau;) {
+  for (int done = std::max(resume_from, head); done < tau;) {
     const int chunk = std::min(every - done % every, tau - done);
     running.compute_start = now();
     s4u::this_actor::execute(ctx_.cost.host_flops(chunk));
@@ -182,19 +195,42 @@ FailureCause Worker::run_task(const Assignment& a) {
 
   if (ctx_.training) {
     const auto& r = job.get();
-    if (s.dipaco.inner_state == InnerState::Path) state_.task_moments[{a.task, a.phase}] = r.opt_state;
+    if (s.dipaco.inner_state == InnerState::Path && !local) state_.task_moments[{a.task, a.phase}] = r.opt_state;
+    double loss = r.mean_loss;  // with a head: over the phase's steps, both parts
+    if (headed && head_.job.valid()) loss = (head * head_.job.get().mean_loss + (tau - head) * loss) / tau;
     const auto phase = state_.phases.find(a.phase);
-    if (phase != state_.phases.end()) phase->second.task_loss.emplace(a.task, r.mean_loss);
+    if (phase != state_.phases.end()) phase->second.task_loss.emplace(a.task, loss);
+  }
+  if (local) {  // the replica's own parameters, in this worker's memory
+    state_.own_params[{a.task, a.phase}] = job;
+    state_.replica_holder[static_cast<size_t>(a.task)] = {worker_, me};
   }
   const bool dropped = gradient_dropped(s, a.task, a.phase);
-  state_.results[{a.task, a.phase, a.attempt}] = RunState::Result{job, static_cast<int>(modules.size())};
+  std::vector<size_t> sent;  // the modules uploaded: Streaming DiLoCo's phase syncs one fragment
+  for (size_t i = 0; i < modules.size(); ++i)
+    if (segment_syncs(s, st.segment_of_module(modules[i]), a.phase)) sent.push_back(i);
+  state_.results[{a.task, a.phase, a.attempt}] = RunState::Result{job, static_cast<int>(sent.size())};
+  double upload_bytes = 0.0;
+  for (size_t i : sent) upload_bytes += state_.module_bytes[static_cast<size_t>(modules[i])] * ctx_.cost.gradient_wire_factor;
+  ctx_.peak_upload_bytes = std::max(ctx_.peak_upload_bytes, upload_bytes);
   std::vector<Transfer> uploads;  // retried after link failures (sim/platform/transfer.hpp)
-  for (size_t i = 0; i < modules.size(); ++i) {
+  for (size_t i : sent) {
     const int m = modules[i];
     uploads.push_back(Transfer::message(ctx_, executor_mailbox(m, host), state_.executor_hosts[static_cast<size_t>(m)],
                                         new ContributionMessage{a.task, a.phase, a.attempt, worker_, dropped, epochs[i]},
                                         state_.module_bytes[static_cast<size_t>(m)] * ctx_.cost.gradient_wire_factor,
                                         [](void* p) { delete static_cast<ContributionMessage*>(p); }));
+  }
+  // Streaming DiLoCo with overlap: the next phase's first steps run while the uploads travel (and
+  // the outer step, and the download of its result).
+  const bool next_head = local && s.streaming.overlap_steps > 0 && a.phase < phase_count(s);
+  simgrid::s4u::ExecPtr head_exec;
+  double head_start = -1.0;
+  if (next_head) {
+    next_ = worker_mailbox(worker_)->get_async(&next_payload_);
+    next_incarnation_ = me;
+    head_start = now();
+    head_exec = s4u::this_actor::exec_async(ctx_.cost.host_flops(s.streaming.overlap_steps));
   }
   // An upload fails for good when its executor has moved past the phase for good (the run's last
   // phase closed under a quorum or deadline; the result was late anyway), when its executor's host
@@ -203,12 +239,39 @@ FailureCause Worker::run_task(const Assignment& a) {
   if (dropped && ctx_.training) state_.own_params[{a.task, a.phase}] = job;
   compute += running.unsaved_s;  // the result is with the executors: its compute is secured
   running = RunState::Running{};
+  if (next_head) {
+    running = RunState::Running{a.task, a.phase + 1, 0, head_start, 0.0};  // lost if the worker dies before its phase
+    head_ = Head{a.task, a.phase + 1, me, {}};
+    if (ctx_.training)
+      head_.job = ctx_.submit_training(std::make_shared<const engine::ParamVector>(job.get().params), job.get().opt_state, {task.shard},
+                                       static_cast<int64_t>(a.phase) * tau, s.streaming.overlap_steps,
+                                       engine::mix_seed(s.seed, state_.policy.seed_base + static_cast<uint64_t>(a.task)));
+    head_exec->wait();
+    running.unsaved_s = now() - head_start;
+    running.compute_start = -1.0;
+  }
   // Done: a later attempt (after an executor's recovery) trains from other versions, so the job is
   // not needed again; dropping it keeps at most one path per busy worker in memory.
   state_.attempted.erase({a.task, a.phase, epoch_sum});
   if (std::none_of(uploads.begin(), uploads.end(), [](const Transfer& u) { return u.failed(); }))
     state_.uploaded[static_cast<size_t>(worker_)] = {a.task, a.phase, a.attempt};
   return FailureCause::None;
+}
+
+Assignment* Worker::next_assignment(int incarnation) {
+  if (next_ && next_incarnation_ == incarnation) {
+    auto comm = std::move(next_);
+    next_ = nullptr;
+    try {
+      comm->wait();
+      return static_cast<Assignment*>(next_payload_);
+    } catch (const simgrid::NetworkFailureException&) {  // as receive() does: a broken link, try again
+      auto* here = s4u::this_actor::get_host();
+      if (!state_.scheduler_host->is_on() || down_link(state_.scheduler_host, here) == nullptr) throw;
+    }
+  }
+  next_ = nullptr;
+  return receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host);
 }
 
 FailureCause Worker::run_rank(const Assignment& a) {
@@ -226,6 +289,8 @@ FailureCause Worker::run_rank(const Assignment& a) {
   auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
   const bool rollbacks = state_.policy.ring_recovery == AlgorithmPolicy::RingRecovery::Rollback;
   auto& rollback = state_.ring_rollback;
+  // A rank sends 2(k − 1) chunks of 1/k of the gradient per step (reduce-scatter, then all-gather).
+  ctx_.peak_upload_bytes = 2.0 * (k - 1) * ctx_.cost.message_bytes * ctx_.cost.gradient_wire_factor / k;
   while (progress.step < total) {
     if (rollbacks && rollback.restore[static_cast<size_t>(rank)]) {
       restore_ring_checkpoint(rank);
@@ -278,6 +343,38 @@ FailureCause Worker::run_rank(const Assignment& a) {
     if (interval == s.algorithm.outer_steps) state_.finished = true;
   }
   return FailureCause::None;
+}
+
+std::shared_future<engine::TrainResult> Worker::submit_streaming(const Assignment& a, bool holds,
+                                                                 const std::vector<std::shared_ptr<const engine::ParamVector>>& versions) {
+  const auto& s = ctx_.scenario;
+  const auto& st = state_.structure;
+  const auto& task = state_.tasks[static_cast<size_t>(a.task)];
+  const int tau = phase_steps(s);
+  const bool headed = head_.task == a.task && head_.phase == a.phase && head_.incarnation == state_.incarnation[static_cast<size_t>(worker_)];
+  const int head = headed ? s.streaming.overlap_steps : 0;
+  const uint64_t seed = engine::mix_seed(s.seed, state_.policy.seed_base + static_cast<uint64_t>(a.task));
+  if (!holds || a.phase == 1) {  // the global fragments, fresh moments
+    std::vector<std::shared_ptr<const engine::ParamVector>> segments;
+    for (int m : st.modules_of(task.path)) segments.push_back(versions[static_cast<size_t>(m)]);
+    return ctx_.submit_training(std::make_shared<const engine::ParamVector>(engine::PathRecipe{state_.layout.get(), std::move(segments)}.compose()),
+                                {}, {task.shard}, static_cast<int64_t>(a.phase - 1) * tau, tau, seed);
+  }
+  // The replica's own state after its last phase (or after this phase's head), with the fragment
+  // the last phase synchronised mixed in: θ ← mix·θ_local + (1 − mix)·θ_global.
+  const auto& own = headed ? head_.job.get() : state_.own_params.at({a.task, a.phase - 1}).get();
+  engine::ParamVector params = own.params;
+  const float keep = static_cast<float>(s.streaming.mix);
+  for (int m : st.modules_of(task.path)) {
+    const int segment = st.segment_of_module(m);
+    if (!segment_syncs(s, segment, a.phase - 1)) continue;
+    auto mine = state_.layout->extract(params, segment);
+    const auto& global = *versions[static_cast<size_t>(m)];
+    for (size_t i = 0; i < mine.size(); ++i) mine[i] = keep * mine[i] + (1.0F - keep) * global[i];
+    state_.layout->insert(params, segment, mine);
+  }
+  return ctx_.submit_training(std::make_shared<const engine::ParamVector>(std::move(params)), own.opt_state, {task.shard},
+                              static_cast<int64_t>(a.phase - 1) * tau + head, tau - head, seed);
 }
 
 void Worker::write_ring_checkpoint(int steps) {

@@ -5,6 +5,8 @@
 // preemption kills it; it restarts when the host comes back and asks for work.
 #pragma once
 
+#include <simgrid/s4u/Comm.hpp>
+
 #include "sim/algorithms/messages.hpp"
 #include "sim/run/run_state.hpp"
 
@@ -24,6 +26,22 @@ class Worker {
   // state after `steps` steps; a rank pulls the last checkpoint before redoing the steps since.
   void write_ring_checkpoint(int steps);
   void restore_ring_checkpoint(int rank);
+  // Streaming DiLoCo: the real training of a task, from the replica's own parameters with the
+  // fragment the last phase synchronised mixed in (or from the global fragments after a death).
+  std::shared_future<engine::TrainResult> submit_streaming(const Assignment& a, bool holds,
+                                                           const std::vector<std::shared_ptr<const engine::ParamVector>>& versions);
+  // Streaming DiLoCo with overlap: the first streaming.overlap_steps steps of the replica's next
+  // phase, run while its uploads and the outer step travel. Lost with the worker.
+  struct Head {
+    int task = -1, phase = 0, incarnation = 0;
+    std::shared_future<engine::TrainResult> job;  // invalid without training
+  } head_;
+  // The receive of the next assignment, posted before the head so that its download (the outer
+  // update) flows while the head computes; null when none is posted.
+  simgrid::s4u::CommPtr next_;
+  void* next_payload_ = nullptr;
+  int next_incarnation_ = 0;
+  Assignment* next_assignment(int incarnation);
   RunContext& ctx_;
   RunState& state_;
   int worker_;

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "sim/algorithms/algorithm_policy.hpp"
+
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_run, "dipaco-sim run progress");
 
 namespace dipaco::sim {
@@ -97,15 +99,14 @@ void RunContext::record_routed(int outer_step, const std::vector<engine::PathRec
   rows.push_back(std::move(all));
   for (auto& r : per_path) rows.push_back(std::move(r));
   report_progress(outer_step, train_loss, now);
-  if (outer_step == a.outer_steps && on_last_row) on_last_row();
+  if (outer_step == phase_count(scenario) && on_last_row) on_last_row();
 }
 
 void RunContext::record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params) {
-  const auto& a = scenario.algorithm;
   PendingRow p;
   p.row.sim_time_s = simgrid::s4u::Engine::get_clock();
   p.row.outer_step = outer_step;
-  p.row.inner_steps = static_cast<int64_t>(outer_step) * a.tau;
+  p.row.inner_steps = static_cast<int64_t>(outer_step) * phase_steps(scenario);
   p.row.tokens = p.row.inner_steps * scenario.workers() * scenario.inner.batch_size * scenario.model.seq_len;
   p.row.train_loss = train_loss;
   p.row.wan_bytes = wan_bytes;
@@ -113,11 +114,10 @@ void RunContext::record(int outer_step, std::optional<double> train_loss, std::s
   const double now = p.row.sim_time_s;
   rows.push_back(std::move(p));
   report_progress(outer_step, train_loss, now);
-  if (outer_step == a.outer_steps && on_last_row) on_last_row();
+  if (outer_step == phase_count(scenario) && on_last_row) on_last_row();
 }
 
 void RunContext::report_progress(int outer_step, std::optional<double> train_loss, double sim_time) {
-  const auto& a = scenario.algorithm;
   // The latest whole-model evaluation that has already finished; never block the simulation for the display.
   std::string val = "-";
   for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
@@ -127,16 +127,16 @@ void RunContext::report_progress(int outer_step, std::optional<double> train_los
     }
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const double done = static_cast<double>(outer_step) / a.outer_steps;
+  const double done = static_cast<double>(outer_step) / phase_count(scenario);
   const std::string eta = done > 0 ? fmt::format("{:.0f} s", elapsed * (1 - done) / done) : "?";
   const std::string loss = train_loss ? fmt::format("{:.3f}", *train_loss) : "-";
   if (progress_line) {
     std::fprintf(stderr, "\r  outer step %d/%d | sim %.2f h | train loss %s | val loss %s | ETA %s   ", outer_step,
-                 a.outer_steps, sim_time / 3600.0, loss.c_str(), val.c_str(), eta.c_str());
-    if (outer_step == a.outer_steps) std::fprintf(stderr, "\n");
+                 phase_count(scenario), sim_time / 3600.0, loss.c_str(), val.c_str(), eta.c_str());
+    if (outer_step == phase_count(scenario)) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   } else {
-    XBT_INFO("outer step %d/%d: train loss %s, val loss %s, WAN %.3g GB, ETA %s", outer_step, a.outer_steps,
+    XBT_INFO("outer step %d/%d: train loss %s, val loss %s, WAN %.3g GB, ETA %s", outer_step, phase_count(scenario),
              loss.c_str(), val.c_str(), wan_bytes / 1e9, eta.c_str());
   }
 }

@@ -69,6 +69,9 @@ struct RunContext {
   double wan_bytes = 0.0;
   double total_bytes = 0.0;
   int64_t synchronisations = 0;
+  // The most bytes one worker sends in one exchange: its outer gradients of one phase (Streaming
+  // DiLoCo: one fragment's), or one step's ring traffic (sync). What sets the peak bandwidth.
+  double peak_upload_bytes = 0.0;
   int64_t simulated_events = 0;  // SimGrid activities (communications, executions) that ended
   std::vector<double> compute_seconds;  // per worker
   std::vector<PendingRow> rows;

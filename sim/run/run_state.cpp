@@ -24,7 +24,7 @@ std::vector<int> RunState::route(const std::vector<float>& features) const {
 
 bool RunState::active(const Scenario& s, int task, int phase) const {
   const int replicas = s.algorithm.replicas_per_path;
-  return task % replicas < active_replicas(s.dipaco.compute_schedule, replicas, phase, s.algorithm.outer_steps);
+  return task % replicas < active_replicas(s.dipaco.compute_schedule, replicas, phase, phase_count(s));
 }
 
 engine::PathRecipe RunState::recipe(int path, const std::vector<std::shared_ptr<const engine::ParamVector>>& modules) const {
@@ -75,7 +75,10 @@ void record_phase(RunContext& ctx, RunState& state, int phase) {
       }
       loss = sum / weight;
     }
-    ctx.record(phase, loss, ctx.training ? recipes[0].segments[0] : nullptr);
+    std::shared_ptr<const engine::ParamVector> whole;  // Streaming DiLoCo's modules make one model
+    if (ctx.training)
+      whole = st.segments() == 1 ? recipes[0].segments[0] : std::make_shared<const engine::ParamVector>(recipes[0].compose());
+    ctx.record(phase, loss, std::move(whole));
     return;
   }
   ctx.record_routed(phase, recipes, state.validation_ids, losses, state.shard_sizes);

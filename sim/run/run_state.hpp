@@ -91,11 +91,17 @@ struct RunState {
   struct Attempted {
     std::shared_future<engine::TrainResult> job;
     int saved_steps = 0;
+    bool from_local = false;  // Streaming DiLoCo: trained from its replica's own parameters
   };
   std::map<std::tuple<int, int, int>, Attempted> attempted;  // (task, phase, sum of its modules' epochs)
   int64_t inner_checkpoints = 0, resumed_steps = 0, module_checkpoints = 0, executor_recoveries = 0;
   std::map<std::pair<int, int>, engine::AdamState> task_moments;  // inner_state path: (task, phase) -> moments after it
-  std::map<std::pair<int, int>, std::shared_future<engine::TrainResult>> own_params;  // (task, phase) whose gradient dropped
+  // (task, phase) whose gradient dropped; Streaming DiLoCo: every (task, phase), the replica's own
+  // parameters and moments after it.
+  std::map<std::pair<int, int>, std::shared_future<engine::TrainResult>> own_params;
+  // Streaming DiLoCo, per task: the (worker, incarnation) whose memory holds the replica's own
+  // parameters; another one (after a death) starts from the global fragments.
+  std::vector<std::pair<int, int>> replica_holder;
   struct Running {
     int task = -1, phase = 0, attempt = 0;
     double compute_start = -1.0;  // while computing: when the current chunk began

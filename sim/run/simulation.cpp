@@ -321,6 +321,7 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .number("wan_bytes", ctx.wan_bytes)
       .number("total_bytes", ctx.total_bytes)
       .integer("synchronisations", ctx.synchronisations)
+      .number("peak_upload_bytes", ctx.peak_upload_bytes)
       .integer("simulated_events", ctx.simulated_events)
       .number("compute_seconds", compute)
       .number("compute_utilisation", utilisation);
@@ -439,7 +440,7 @@ engine::Dataset load_data(Scenario& s, const RunOptions& o) {
 // Step 4: the algorithm's setup (sim/algorithms/algorithm_setup.hpp), its failures and its actors.
 void deploy(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   if (s.algorithm.name == Algorithm::Dipaco) setup_dipaco(s, ctx, state, hosts);
-  else if (s.algorithm.name == Algorithm::Diloco) setup_diloco(s, ctx, state, hosts);
+  else if (s.algorithm.name == Algorithm::Diloco || s.algorithm.name == Algorithm::StreamingDiloco) setup_diloco(s, ctx, state, hosts);
   else setup_sync(s, ctx, state, hosts);
 }
 
@@ -489,7 +490,7 @@ std::string simulate(s4u::Engine& engine, RunContext& ctx) {
   release_comms_of_killed_actors();
   for (int sig : {SIGABRT, SIGSEGV}) std::signal(sig, SIG_DFL);  // past SimGrid's solver: not its failure
   std::string error = ctx.error;
-  if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != ctx.scenario.algorithm.outer_steps))
+  if (error.empty() && (ctx.rows.empty() || ctx.rows.back().row.outer_step != phase_count(ctx.scenario)))
     error = fmt::format("the simulation ended at t = {:.0f} s before the last outer step: every actor was blocked (deadlock){}",
                         s4u::Engine::get_clock(),
                         ctx.abandoned_transfers == 0 ? std::string()

@@ -1,5 +1,7 @@
 #include "sim/scenario/cost_model.hpp"
 
+#include <algorithm>
+
 namespace dipaco::sim {
 
 double training_flops_per_token(int64_t params, int layers, int seq_len, int d_model) {
@@ -21,6 +23,9 @@ CostModel make_cost_model(const Scenario& s, int64_t trained_params) {
   c.mfu = a.mfu;
   c.flops_per_step = training_flops_per_token(c.params, c.layers, c.seq_len, c.d_model) * static_cast<double>(c.tokens_per_step);
   c.message_bytes = static_cast<double>(c.params) * c.bytes_per_param;
+  if (a.layers > 0 && a.d_model > 0 && c.params > 0)
+    c.block_share = std::min(1.0 / s.model.blocks, 12.0 * a.d_model * static_cast<double>(a.d_model) * a.layers /
+                                                       (static_cast<double>(s.model.blocks) * static_cast<double>(c.params)));
   const auto format = s.communication.outer_gradient;
   if (format != engine::GradientFormat::Fp32) c.gradient_wire_factor = engine::bytes_per_value(format) / c.bytes_per_param;
   return c;

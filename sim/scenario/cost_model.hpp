@@ -24,6 +24,10 @@ struct CostModel {
   // Bytes of an outer gradient (sync: a gradient) on the wire per byte of parameters: 1 in fp32
   // (as bytes_per_param), else the format's bytes per value, block scales included, / bytes_per_param.
   double gradient_wire_factor = 1.0;
+  // As-if with cost.layers and cost.d_model: the share of the parameters in each block of the
+  // trained model, which stands for layers / model.blocks layers of 12·d_model² parameters each (the
+  // rest is embeddings). 0: the trained model's own proportions.
+  double block_share = 0.0;
 
   // Flops the host must execute for `steps` inner steps: model flops / MFU.
   double host_flops(int64_t steps) const { return flops_per_step * static_cast<double>(steps) / mfu; }

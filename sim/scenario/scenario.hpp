@@ -26,7 +26,7 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Algorithm { Diloco, Sync, Dipaco };
+enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco };
 enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class InnerState { Path, Module, Reset };
 enum class NetworkModel { Analytic, SimGrid };
@@ -177,6 +177,18 @@ struct InitSpec {
 // What travels between workers: outer gradients (DiLoCo, DiPaCo: the uploads to the executors;
 // sync: each worker's gradient in the all-reduce), rounded to a smaller format
 // (engine/modules/quantize.hpp) in the real training, and counted at its size on the wire.
+// Streaming DiLoCo (Douillard et al., 2025): the blocks are dealt into `fragments` fragments,
+// strided (fragment p holds blocks p, p + F, ...; the embeddings and final norm go with fragment 0).
+// Each fragment synchronises every algorithm.tau (H) steps, fragment p offset by p·H/F, so a phase
+// is H/F steps and syncs one fragment. A fragment's outer update lands `overlap_steps` steps after
+// its outer gradient was sent (the communication overlaps them), and is mixed into the replica's
+// own value: θ ← mix·θ_local + (1 − mix)·θ_global.
+struct StreamingSpec {
+  int fragments = 2;
+  int overlap_steps = 0;
+  double mix = 0.5;
+};
+
 struct CommunicationSpec {
   engine::GradientFormat outer_gradient = engine::GradientFormat::Fp32;  // fp32: as cost.bytes_per_param
 };
@@ -206,6 +218,7 @@ struct Scenario {
   FailureSpec failures;
   CheckpointSpec checkpoints;
   CommunicationSpec communication;
+  StreamingSpec streaming;
   CostSpec cost;
   bool training = true;
   // Training precision as asked; the run resolves `auto` for its CPU (engine/train/precision.hpp) and

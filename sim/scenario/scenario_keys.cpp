@@ -11,7 +11,8 @@ const Names<Algorithm>& algorithm_names() {
   static const Names<Algorithm> n{{"diloco", Algorithm::Diloco},
                                   {"sync", Algorithm::Sync},
                                   {"dense", Algorithm::Sync},  // the dense data-parallel baseline, by its usual name
-                                  {"dipaco", Algorithm::Dipaco}};
+                                  {"dipaco", Algorithm::Dipaco},
+                                  {"streaming-diloco", Algorithm::StreamingDiloco}};
   return n;
 }
 const Names<NetworkModel>& network_model_names() {
@@ -120,6 +121,23 @@ void algorithm(Scenario& s, KeyVisitor& v) {
     v.when_reading([&] { a.outer_steps = a.total_inner_steps / a.tau; });
   }
   v.integer("eval_every", a.eval_every, 1);
+}
+
+void streaming(Scenario& s, KeyVisitor& v) {
+  auto& st = s.streaming;
+  const int tau = s.algorithm.tau;
+  v.integer("fragments", st.fragments, 1);
+  v.require(st.fragments <= s.model.blocks, "fragments",
+            fmt::format("{} fragments for {} blocks (model.blocks): each fragment needs a block; use at most {}", st.fragments,
+                        s.model.blocks, s.model.blocks));
+  v.require(tau % st.fragments == 0, "fragments",
+            fmt::format("algorithm.tau ({}) is not a multiple of {} fragments; a phase is tau / fragments steps", tau, st.fragments));
+  v.integer("overlap_steps", st.overlap_steps, 0);
+  v.require(st.overlap_steps < tau / st.fragments || st.overlap_steps == 0, "overlap_steps",
+            fmt::format("{} is not below a phase ({} steps = algorithm.tau / streaming.fragments); use at most {}", st.overlap_steps,
+                        tau / st.fragments, tau / st.fragments - 1));
+  v.real("mix", st.mix, 0.0, 1.0);
+  v.require(st.mix < 1.0, "mix", "1 would keep the local value and ignore every outer update; use a value below 1 (the paper: 0.5)");
 }
 
 void inner_optimizer(Scenario& s, KeyVisitor& v) {
@@ -296,6 +314,9 @@ void describe(Scenario& s, KeyVisitor& v) {
   v.section("data", [&] { data(s, v); });
   v.section("model", [&] { model(s, v); });
   v.section("algorithm", [&] { algorithm(s, v); });
+  // Only streaming-diloco reads it; written out only for it.
+  if (s.algorithm.name == Algorithm::StreamingDiloco) v.section("streaming", [&] { streaming(s, v); });
+  else v.ignore("streaming");
   v.section("inner_optimizer", [&] { inner_optimizer(s, v); });
   v.when_reading([&] { s.inner.total_steps = static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps; });
   v.section("init", [&] { init(s, v); });

@@ -193,10 +193,50 @@ TEST(ClosedForm, DilocoRoundsThroughTheOuterOptimizersUplink) {
   const auto r = e2e::run("run " + kSource + "/scenarios/bandwidth.yaml --no-report --out " + dir.string());
   ASSERT_EQ(r.rc, 0) << r.output;
   const double N = 4e9, W = 12.5e9, L = 0.020 + 2e-6;
-  const double step = (6 * 1e9 + 6) * 2080 / (312e12 * 0.4);  // 0.1 s
+  const double step = (6 * 1e9 + 6 * 16 * 2048) * 2080 / (312e12 * 0.4);  // 0.1 s (6N + 6·L·T·d flops per token)
   const double round = 2 * (L + 3 * N / W) + 100 * step;        // 11.96 s
   EXPECT_CLOSE(json_number(slurp(dir / "summary.json"), "simulated_wall_clock_s"), 3 * round);
   std::filesystem::remove_all(dir);
+}
+
+// Streaming DiLoCo on scenarios/bandwidth.yaml: H = 100, F = 4 fragments, so 12 phases of 25 steps,
+// phase j syncing fragment (j − 1) mod 4. The as-if model's blocks (16 layers of 12·2048² parameters,
+// one per trained block) give each block a share b = 12·2048²·16 / (16·1e9) of θ, and fragment 0
+// the embeddings (1 − 16b) besides its 4 blocks. The first assignment carries all of θ; each later
+// one the fragment the phase before synced; each phase uploads its own fragment. Every transfer
+// crosses the outer optimizer's uplink three times at once (b0, c0, d0): L + 3·bytes / W. Without
+// overlap a phase waits for the download; with overlap o, its first o steps run while the upload,
+// the outer step and the download travel.
+double streaming_wall_clock(int overlap) {
+  const double N = 4e9, W = 12.5e9, L = 0.020 + 2e-6;
+  const double step = (6 * 1e9 + 6 * 16 * 2048) * 2080 / (312e12 * 0.4);
+  const double b = 12.0 * 2048 * 2048 * 16 / (16 * 1e9);
+  const double fragment[4] = {N * (1 - 16 * b + 4 * b), N * 4 * b, N * 4 * b, N * 4 * b};
+  double computed = L + 3 * N / W + 25 * step;  // the end of phase 1's compute
+  for (int j = 1;; ++j) {
+    const double bytes = fragment[(j - 1) % 4];
+    const double uploaded = computed + L + 3 * bytes / W;
+    if (j == 12) return uploaded;  // the last phase closes with its uploads
+    const double downloaded = uploaded + L + 3 * bytes / W;
+    computed = overlap == 0 ? downloaded + 25 * step : std::max(computed + overlap * step, downloaded) + (25 - overlap) * step;
+  }
+}
+
+double streaming_run(int overlap) {
+  const auto dir = out_dir("cf-streaming-" + std::to_string(overlap));
+  const auto r = e2e::run("run " + kSource + "/scenarios/bandwidth.yaml --set algorithm.name=streaming-diloco --set streaming.fragments=4 "
+                          "--set streaming.overlap_steps=" + std::to_string(overlap) + " --no-report --out " + dir.string());
+  EXPECT_EQ(r.rc, 0) << r.output;
+  const double t = json_number(slurp(dir / "summary.json"), "simulated_wall_clock_s");
+  std::filesystem::remove_all(dir);
+  return t;
+}
+
+TEST(ClosedForm, StreamingDilocoWaitsForEachFragmentWithoutOverlap) { EXPECT_CLOSE(streaming_run(0), streaming_wall_clock(0)); }  // 37.008 s
+
+// 5 steps (0.5 s) hide the small fragments' round trip (0.43 s) but not fragment 0's (0.80 s).
+TEST(ClosedForm, StreamingDilocoOverlapHidesTheRoundTripsShorterThanItsSteps) {
+  EXPECT_CLOSE(streaming_run(5), streaming_wall_clock(5));  // 32.095 s
 }
 
 // One DiPaCo phase; n tasks of the one path on b0 (and b1), 50 Gflop/s each. The scheduler is on

@@ -115,3 +115,57 @@ TEST(Policy, ARollbackGoesToTheLastCheckpointEveryRankHadReached) {
   EXPECT_EQ(ring_rollback_to(written, 99), 50);
   EXPECT_EQ(ring_rollback_to({0}, 7), 0);  // no checkpoint yet: the initial model
 }
+
+TEST(Policy, StreamingKeepsLocalReplicasAndOtherAlgorithmsDoNot) {
+  const auto streaming = policy_for(scenario(Algorithm::StreamingDiloco));
+  EXPECT_TRUE(streaming.local_replicas);
+  EXPECT_TRUE(streaming.static_assignment);
+  EXPECT_TRUE(streaming.whole_model_rows);
+  EXPECT_EQ(streaming.seed_base, 1000u);  // DiLoCo's: one fragment, no mixing is DiLoCo
+  for (auto a : {Algorithm::Diloco, Algorithm::Sync, Algorithm::Dipaco}) EXPECT_FALSE(policy_for(scenario(a)).local_replicas);
+}
+
+TEST(Policy, StreamingPhasesAreHOverFStepsEachSyncingOneFragmentInTurn) {
+  auto s = scenario(Algorithm::StreamingDiloco);
+  s.algorithm.tau = 100;  // H
+  s.algorithm.outer_steps = 3;
+  s.streaming.fragments = 4;
+  EXPECT_EQ(phase_count(s), 12);
+  EXPECT_EQ(phase_steps(s), 25);
+  // Fragment p syncs at steps p·H/F + H·n (counted from phase 1): phases 1, 5, 9 sync fragment 0.
+  std::vector<int> order;
+  for (int j = 1; j <= 12; ++j) order.push_back(synced_fragment(s, j));
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}));
+  // Strided: blocks 0 and 4 in fragment 0, 1 and 5 in fragment 1; the embeddings (segment 0) too.
+  EXPECT_EQ(fragment_of_segment(0, 4), 0);
+  EXPECT_EQ(fragment_of_segment(1, 4), 0);
+  EXPECT_EQ(fragment_of_segment(2, 4), 1);
+  EXPECT_EQ(fragment_of_segment(5, 4), 0);
+  EXPECT_EQ(fragment_of_segment(6, 4), 1);
+  EXPECT_TRUE(segment_syncs(s, 6, 2));
+  EXPECT_FALSE(segment_syncs(s, 6, 3));
+  // Every segment syncs exactly once per round of F phases.
+  for (int segment = 0; segment <= 8; ++segment) {
+    int syncs = 0;
+    for (int j = 5; j <= 8; ++j) syncs += segment_syncs(s, segment, j) ? 1 : 0;
+    EXPECT_EQ(syncs, 1) << segment;
+  }
+  // Rows fall on whole rounds (DiLoCo's inner steps) and on the last phase.
+  s.algorithm.eval_every = 2;
+  std::vector<int> rows;
+  for (int j = 1; j <= 12; ++j)
+    if (records_row(s, j)) rows.push_back(j);
+  EXPECT_EQ(rows, (std::vector<int>{8, 12}));
+}
+
+TEST(Policy, OtherAlgorithmsSyncEverySegmentInEveryPhase) {
+  auto s = scenario(Algorithm::Diloco);
+  s.algorithm.tau = 50;
+  s.algorithm.outer_steps = 7;
+  s.streaming.fragments = 4;  // ignored
+  EXPECT_EQ(phase_count(s), 7);
+  EXPECT_EQ(phase_steps(s), 50);
+  EXPECT_EQ(synced_fragment(s, 3), -1);
+  for (int segment = 0; segment < 3; ++segment) EXPECT_TRUE(segment_syncs(s, segment, 2));
+  EXPECT_TRUE(records_row(s, 1));
+}
