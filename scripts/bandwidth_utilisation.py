@@ -3,6 +3,9 @@
 
     scripts/bandwidth_utilisation.py [--build build] > reports/bandwidth.md
 
+It also draws reports/figures/bandwidth-utilisation.png (--plot; gnuplot): the simulated compute
+utilisation of each algorithm at 41 bandwidths from 1 Gbit/s to 100 Tbit/s, log-spaced.
+
 Timing only (scenarios/bandwidth.yaml): a 1 B-parameter as-if model in fp32 (N = 4 GB), 0.1 s per
 inner step, R = 4 workers in the 4 datacentres of platforms/bandwidth-4dc.xml, each datacentre
 behind its own WAN uplink of bandwidth W (network.wan_bandwidth_scale; the uplinks' latency of
@@ -142,6 +145,7 @@ def fmt(x):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--plot", default=os.path.join(ROOT, "reports", "figures", "bandwidth-utilisation.png"))
     args = p.parse_args()
     binary = os.path.join(args.build, "dipaco-sim")
     out = sys.stdout
@@ -169,8 +173,36 @@ def main():
           "every 0.1 s step, so it stays below 0.1 / (0.1 + 0.12) = 45 % at any bandwidth; DiLoCo pays 2 per round of "
           "H steps. Streaming DiLoCo's rows run 10 rounds (40 phases) rather than 3, so that the first phase's download "
           "of all of θ weighs as it would in a long run (DiLoCo's rounds are all alike: their number does not matter). "
-          "Its fragments are not equal: fragment 0 carries the embeddings (19 %% of θ) besides its 4 blocks (20 %%), so "
-          "its peak upload is 40 %% of θ, not 25 %%.", file=out)
+          "Its fragments are not equal: fragment 0 carries the embeddings (19 % of θ) besides its 4 blocks (20 %), so "
+          "its peak upload is 40 % of θ, not 25 %.", file=out)
+    plot(binary, args.plot)
+    print("\n![compute utilisation against uplink bandwidth](figures/%s)" % os.path.basename(args.plot), file=out)
+
+
+def plot(binary, png):
+    """Simulated utilisation against bandwidth, one line per algorithm, drawn with gnuplot into `png`."""
+    points = [10 ** (e / 8) for e in range(0, 41)]  # 1 Gbit/s .. 100 Tbit/s
+    with tempfile.TemporaryDirectory() as work:
+        data = os.path.join(work, "u.dat")
+        with open(data, "w") as f:
+            for name, sets, *_ in VARIANTS:
+                f.write("\"%s\"\n" % name)
+                for g in points:
+                    f.write("%g %g\n" % (g, utilisation(binary, sets, g)))
+                f.write("\n\n")
+        script = os.path.join(work, "u.gp")
+        tmp = png + ".tmp"  # written whole, then renamed: never a half-drawn figure
+        with open(script, "w") as f:
+            f.write("set terminal pngcairo size 1000,720 font ',11'\nset output '%s'\n" % tmp.replace("'", "''"))
+            f.write("set logscale x\nset format x '10^{%L}'\nset xlabel 'uplink bandwidth (Gbit/s)'\n")
+            f.write("set ylabel 'compute utilisation'\nset yrange [0:1]\nset grid\nset key outside below maxrows 4\n")
+            f.write("set title '1 B-parameter as-if model, 0.1 s steps, 4 datacentres (scenarios/bandwidth.yaml)'\n")
+            f.write("plot for [i=0:%d] '%s' index i using 1:2 with linespoints pt 7 ps 0.5 title columnheader(1)\n"
+                    % (len(VARIANTS) - 1, data))
+        r = subprocess.run(["gnuplot", script], capture_output=True, text=True, cwd=work)
+        if r.returncode != 0:
+            sys.exit("gnuplot failed: %s" % r.stderr[-2000:])
+        os.replace(tmp, png)
 
 
 if __name__ == "__main__":

@@ -246,8 +246,8 @@ FailureCause Worker::run_task(const Assignment& a) {
       head_.job = ctx_.submit_training(std::make_shared<const engine::ParamVector>(job.get().params), job.get().opt_state, {task.shard},
                                        static_cast<int64_t>(a.phase) * tau, s.streaming.overlap_steps,
                                        engine::mix_seed(s.seed, state_.policy.seed_base + static_cast<uint64_t>(a.task)));
-    head_exec->wait();
-    running.unsaved_s = now() - head_start;
+    head_exec->wait();  // the uploads may have taken longer: the head's compute ends with its exec
+    running.unsaved_s = head_exec->get_finish_time() - head_start;
     running.compute_start = -1.0;
   }
   // Done: a later attempt (after an executor's recovery) trains from other versions, so the job is

@@ -222,22 +222,29 @@ double streaming_wall_clock(int overlap) {
   }
 }
 
-double streaming_run(int overlap) {
+// The wall clock, and the compute utilisation: every worker computes the 12 phases' 25 steps, and
+// nothing else (a head that ends before its uploads do is not charged their wait).
+void streaming_run(int overlap) {
   const auto dir = out_dir("cf-streaming-" + std::to_string(overlap));
   const auto r = e2e::run("run " + kSource + "/scenarios/bandwidth.yaml --set algorithm.name=streaming-diloco --set streaming.fragments=4 "
                           "--set streaming.overlap_steps=" + std::to_string(overlap) + " --no-report --out " + dir.string());
-  EXPECT_EQ(r.rc, 0) << r.output;
-  const double t = json_number(slurp(dir / "summary.json"), "simulated_wall_clock_s");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  const double wall = streaming_wall_clock(overlap);
+  EXPECT_CLOSE(json_number(summary, "simulated_wall_clock_s"), wall);
+  const double step = (6 * 1e9 + 6 * 16 * 2048) * 2080 / (312e12 * 0.4);
+  EXPECT_CLOSE(json_number(summary, "compute_utilisation"), 12 * 25 * step / wall);
   std::filesystem::remove_all(dir);
-  return t;
 }
 
-TEST(ClosedForm, StreamingDilocoWaitsForEachFragmentWithoutOverlap) { EXPECT_CLOSE(streaming_run(0), streaming_wall_clock(0)); }  // 37.008 s
+TEST(ClosedForm, StreamingDilocoWaitsForEachFragmentWithoutOverlap) { streaming_run(0); }  // 37.008 s
 
 // 5 steps (0.5 s) hide the small fragments' round trip (0.43 s) but not fragment 0's (0.80 s).
-TEST(ClosedForm, StreamingDilocoOverlapHidesTheRoundTripsShorterThanItsSteps) {
-  EXPECT_CLOSE(streaming_run(5), streaming_wall_clock(5));  // 32.095 s
-}
+TEST(ClosedForm, StreamingDilocoOverlapHidesTheRoundTripsShorterThanItsSteps) { streaming_run(5); }  // 32.095 s
+
+// 1 step (0.1 s) is shorter than any upload (0.21 s and more): each head then waits for its
+// uploads, which are not compute.
+TEST(ClosedForm, StreamingDilocoHeadsShorterThanTheirUploadsWaitForThem) { streaming_run(1); }
 
 // One DiPaCo phase; n tasks of the one path on b0 (and b1), 50 Gflop/s each. The scheduler is on
 // `outer`, the shared module's executor on a0 and the blocks' on c0, behind the 20 MB/s link into
