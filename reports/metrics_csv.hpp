@@ -18,9 +18,13 @@ struct MetricsRow {
   std::optional<double> train_loss;  // absent before the first step and without training
   std::optional<double> val_loss;    // absent without training
   double wan_bytes = 0.0;            // bytes that crossed between datacentres so far
+  // Asynchronous DiLoCo: the mean staleness (versions of θ applied between the θ a round trained
+  // from and its outer gradient) of the outer gradients applied since the row before. The column
+  // is written only when some row has it.
+  std::optional<double> staleness;
 };
 
-std::string metrics_csv_header();
+std::string metrics_csv_header(bool staleness = false);
 std::string render_metrics_csv(const std::vector<MetricsRow>& rows);
 
 }  // namespace dipaco::reports

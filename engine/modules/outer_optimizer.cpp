@@ -1,5 +1,6 @@
 #include "engine/modules/outer_optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <stdexcept>
@@ -70,6 +71,25 @@ void OuterOptimizer::step(ParamVector& params, const ParamVector& grad) {
     for (size_t j = 0; j < params.size(); ++j) momentum_[j] = mu * momentum_[j] + grad[j];
   }
   for (size_t j = 0; j < params.size(); ++j) params[j] -= lr * (grad[j] + mu * momentum_[j]);
+}
+
+void DelayedNesterov::apply(ParamVector& params, const ParamVector& grad) {
+  if (grad.size() != params.size()) throw std::invalid_argument("DelayedNesterov::apply: size mismatch");
+  const float lr = static_cast<float>(lr_), mu = static_cast<float>(mu_), n = static_cast<float>(n_);
+  if (buffer_.empty()) buffer_.assign(params.size(), 0.0f);
+  for (size_t j = 0; j < params.size(); ++j) buffer_[j] += grad[j];
+  if (++arrivals_ % n_ != 0) {
+    for (size_t j = 0; j < params.size(); ++j) params[j] -= lr * (grad[j] / n);
+    return;
+  }
+  momentum_.resize(params.size());
+  for (size_t j = 0; j < params.size(); ++j) {
+    const float mean = buffer_[j] / n;
+    momentum_[j] = first_ ? mean : mu * momentum_[j] + mean;
+    params[j] -= lr * (grad[j] / n + mu * momentum_[j]);
+  }
+  first_ = false;
+  std::fill(buffer_.begin(), buffer_.end(), 0.0f);
 }
 
 }  // namespace dipaco::engine

@@ -58,4 +58,23 @@ class OuterOptimizer {
   int64_t steps_ = 0;
 };
 
+// Delayed Nesterov (Liu et al., 2024) for outer gradients that arrive one at a time (asynchronous
+// DiLoCo). Each arrival moves θ by lr·Δ/N at once; at every N-th arrival the momentum also takes
+// the mean of the last N, b ← μb + Δ̄ (b = Δ̄ the first time), and θ moves by lr·μ·b too. Without
+// staleness N arrivals make one synchronous Nesterov step on their mean; N = 1 is Nesterov on each
+// arrival (naive asynchronous DiLoCo), bit for bit OuterOptimizer's.
+class DelayedNesterov {
+ public:
+  DelayedNesterov(double lr, double momentum, int n) : lr_(lr), mu_(momentum), n_(n) {}
+  void apply(ParamVector& params, const ParamVector& outer_grad);
+  int64_t arrivals() const { return arrivals_; }
+
+ private:
+  double lr_, mu_;
+  int n_;
+  ParamVector momentum_, buffer_;
+  bool first_ = true;
+  int64_t arrivals_ = 0;
+};
+
 }  // namespace dipaco::engine

@@ -175,6 +175,16 @@ void ModuleStore::outer_step(int m, const RunningAverage& versions, bool rescale
   optimizers_[static_cast<size_t>(m)].step(theta, delta);
 }
 
+void ModuleStore::apply_outer_gradient(int m, const ParamVector& delta, int delay) {
+  auto& theta = params_[static_cast<size_t>(m)];
+  if (delay <= 1) return optimizers_[static_cast<size_t>(m)].step(theta, delta);
+  if (delayed_.empty()) {
+    const auto& cfg = optimizers_.front().config();
+    delayed_.assign(params_.size(), DelayedNesterov(cfg.lr, cfg.momentum, delay));
+  }
+  delayed_[static_cast<size_t>(m)].apply(theta, delta);
+}
+
 void ModuleStore::set_inner_moments(int m, ParamVector exp_avg, ParamVector exp_avg_sq) {
   const auto n = params_[static_cast<size_t>(m)].size();
   if (exp_avg.size() != n || exp_avg_sq.size() != n) throw std::invalid_argument("ModuleStore::set_inner_moments: size mismatch");

@@ -80,6 +80,9 @@ class ModuleStore {
                   bool rescale);
   // The same from a running average of the versions (what an executor accumulates online).
   void outer_step(int m, const RunningAverage& versions, bool rescale);
+  // Asynchronous DiLoCo: module m's outer step from one replica's outer gradient, on arrival. delay
+  // 1: the module's own outer optimizer; N > 1: Delayed Nesterov (engine/modules/outer_optimizer.hpp).
+  void apply_outer_gradient(int m, const ParamVector& delta, int delay);
 
   // Inner AdamW moments kept per module (dipaco.inner_state: module): after each phase, the weighted
   // mean of the moments of the paths through m. No per-path optimizer state then outlives its task,
@@ -102,6 +105,7 @@ class ModuleStore {
   const PathLayout& layout_;
   std::vector<ParamVector> params_;
   std::vector<OuterOptimizer> optimizers_;
+  std::vector<DelayedNesterov> delayed_;  // per module, once apply_outer_gradient needs it
   std::vector<ParamVector> inner_avg_, inner_avg_sq_;
 };
 

@@ -23,6 +23,13 @@ AlgorithmPolicy policy_for(const Scenario& s) {
     p.seed_base = 1000;
     p.weighted_train_loss = true;
     p.local_replicas = true;
+  } else if (s.algorithm.name == Algorithm::AsyncDiloco) {
+    // DiLoCo's replicas and outer optimizer, with no barrier between rounds.
+    p.static_assignment = true;
+    p.whole_model_rows = true;
+    p.seed_base = 1000;
+    p.weighted_train_loss = true;
+    p.exchange = AlgorithmPolicy::Exchange::Async;
   } else if (s.algorithm.name == Algorithm::Sync) {
     // Synchronous DP: k fixed ranks that start together with the same model and all-reduce their
     // gradients every step. Rank 0 owns the real training (one k-fold batch per step equals the
@@ -55,6 +62,11 @@ bool segment_syncs(const Scenario& s, int segment, int phase) {
 bool records_row(const Scenario& s, int phase) {
   const int round = s.algorithm.eval_every * (streaming(s) ? s.streaming.fragments : 1);
   return phase % round == 0 || phase == phase_count(s);
+}
+
+int dylu_steps(int tau, double speed, double fastest) {
+  if (!(fastest > 0) || !(speed > 0)) return 1;
+  return std::max(1, static_cast<int>(std::lround(tau * std::min(1.0, speed / fastest))));
 }
 
 std::optional<int64_t> primary_pick(std::optional<int64_t> first_home, std::optional<int64_t> first_queued) {

@@ -28,7 +28,9 @@ struct AlgorithmPolicy {
   // How workers exchange what they trained: uploads to the modules' executors, which average and
   // take the outer step once per phase; or a ring all-reduce of gradients after every inner step
   // (synchronous data parallelism: no executors, phases are only the metrics' intervals).
-  enum class Exchange { Executors, Ring } exchange = Exchange::Executors;
+  // Async (asynchronous DiLoCo): each replica's outer gradient is applied as it arrives, and the
+  // replica trains on from the result, with no phases to close.
+  enum class Exchange { Executors, Ring, Async } exchange = Exchange::Executors;
   // What the ring does when a rank dies. Resume (no checkpoints): the rank's replacement rejoins
   // the ring where the rank stopped, as an elastic job that heals from its peers would. Rollback
   // (checkpoints.inner_every_steps): the job restarts from its last checkpoint, as a torchrun job
@@ -57,6 +59,10 @@ bool segment_syncs(const Scenario& s, int segment, int phase);
 // Whether `phase` records a metrics row: every algorithm.eval_every rounds (Streaming DiLoCo: rounds
 // of F phases, so that rows fall on the same inner steps as DiLoCo's) and the last phase.
 bool records_row(const Scenario& s, int phase);
+
+// Asynchronous DiLoCo's dynamic local updates (async.dylu): a replica's inner steps per round in
+// proportion to its host's speed now, the fastest replica taking τ; at least 1.
+int dylu_steps(int tau, double speed, double fastest);
 
 // Assignment. A primary worker takes the first queued task whose home it is (`first_home`), else
 // the first queued task (`first_queued`: work stealing); nothing when the queue is empty.

@@ -179,6 +179,15 @@ void setup_diloco(const Scenario& s, RunContext& ctx, RunState& state, const std
   state.executor_hosts.assign(static_cast<size_t>(state.structure.module_count()), ctx.outer_host);
   state.scheduler_host = ctx.outer_host;
   init_module_state(s, state);
+  if (s.algorithm.name == Algorithm::AsyncDiloco) {  // every replica starts from version 0
+    auto& as = state.async;
+    const size_t k = state.tasks.size();
+    as.total = static_cast<int64_t>(k) * s.algorithm.outer_steps;
+    if (state.store) as.latest.theta = std::make_shared<const engine::ParamVector>(state.store->module(0));
+    as.held.assign(k, as.latest);
+    as.steps.assign(k, 0);
+    as.moments.assign(k, {});
+  }
 }
 
 void setup_sync(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {

@@ -28,7 +28,12 @@ engine::ParamVector Executor::as_received(engine::ParamVector version) const {
   return version;
 }
 
-void Executor::operator()() { guarded(ctx_, "executor " + std::to_string(module_), [this] { run(); }); }
+void Executor::operator()() {
+  guarded(ctx_, "executor " + std::to_string(module_), [this] {
+    if (state_.policy.exchange == AlgorithmPolicy::Exchange::Async) run_async();
+    else run();
+  });
+}
 
 void Executor::run() {
   using reports::LedgerEvent;

@@ -15,6 +15,7 @@ class Executor {
 
  private:
   void run();
+  void run_async();  // asynchronous DiLoCo: each outer gradient applied as it arrives (executor_async.cpp)
   int recover();  // after a restart: restores the last checkpoint, returns the phase to gather
   // A task's trained version of this module as the executor decodes it from the outer gradient the
   // worker sent (communication.outer_gradient).

@@ -8,6 +8,7 @@
 #include "sim/failures/failure_cause.hpp"
 #include "sim/platform/inbox.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace dipaco::sim {
@@ -19,6 +20,8 @@ struct ContributionMessage {  // worker -> module executor: one module of a fini
   int task = 0, phase = 0, attempt = 0, worker = 0;
   bool dropped = false;  // lost on the way (communication drop): the executor discards it
   int epoch = 0;         // the module's epoch the task trained from (stale after a recovery)
+  int64_t version = 0;   // asynchronous DiLoCo: the version of θ it trained from
+  int steps = 0;         // asynchronous DiLoCo: its round's inner steps
 };
 
 struct SchedulerMessage {  // worker or executor -> scheduler
@@ -33,6 +36,7 @@ struct SchedulerMessage {  // worker or executor -> scheduler
 
 struct Assignment {  // scheduler -> worker
   int task = -1, phase = 0, attempt = 0, incarnation = 0;
+  int64_t version = 0;  // asynchronous DiLoCo: the version of θ it carries
 };
 
 // The scheduler and the executors receive through an Inbox (sim/platform/inbox.hpp): a sender addresses

@@ -42,6 +42,7 @@ void TaskScheduler::run() {
   s4u::this_actor::sleep_until(ctx_.start_time);
   last_alive_ = last_progress_ = now();
   if (state_.policy.exchange == AlgorithmPolicy::Exchange::Ring) return run_ring();
+  if (state_.policy.exchange == AlgorithmPolicy::Exchange::Async) return run_async();
   if (state_.policy.static_assignment)  // each replica's first life takes its task unasked
     for (int w = 0; w < state_.primary_workers; ++w) {
       idle_[static_cast<size_t>(w)] = 1;
@@ -111,6 +112,38 @@ void TaskScheduler::run_ring() {
     for (const auto& r : state_.ring) progress += static_cast<int64_t>(r.step) * 1000003 + r.received;
     if (progress != ring_progress) {
       ring_progress = progress;
+      last_progress_ = now();
+    }
+    if (msg && msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] &&
+        holder_[static_cast<size_t>(msg->worker)].task < 0) {
+      idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
+      waiting_.insert(msg->worker);
+    }
+    if (state_.finished || (ctx_.scenario.failures.host_failures() && stalled()) || no_progress()) break;
+    dispatch();
+  }
+  state_.finished = true;
+}
+
+void TaskScheduler::run_async() {
+  // Each replica's lease lasts the run (phase 1): a replica's first life gets its task, with θ,
+  // unasked; a lost one goes to the next free worker (its own once back, or a backup), with θ as it
+  // is then. The executor ends the run when it has applied the budget of outer gradients.
+  phase_ = 1;
+  for (int t = 0; t < static_cast<int>(state_.tasks.size()); ++t) enqueue({t, 1, 1, 0}, false);
+  for (int w = 0; w < state_.primary_workers; ++w) {
+    idle_[static_cast<size_t>(w)] = 1;
+    waiting_.insert(w);
+  }
+  dispatch();
+  Inbox inbox(kSchedulerInbox);
+  const double heartbeat = ctx_.scenario.failures.heartbeat_s;
+  int64_t applied = -1;
+  while (!state_.finished) {
+    auto msg = inbox.next<SchedulerMessage>(heartbeat);
+    drain_deaths();
+    if (state_.async.applied != applied) {
+      applied = state_.async.applied;
       last_progress_ = now();
     }
     if (msg && msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] &&
@@ -226,7 +259,8 @@ void TaskScheduler::drain_deaths() {
 
 void TaskScheduler::lose(const Lease& lease, int worker) {
   state_.log(LedgerEvent::Lost, lease.phase, -1, lease.task, lease.attempt, worker);
-  const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;  // a rank is needed to the end
+  // A ring rank or an asynchronous replica is needed to the end.
+  const bool ring = state_.policy.exchange != AlgorithmPolicy::Exchange::Executors;
   if ((ring || lease.phase == phase_) && !queued(lease.task, lease.phase)) {  // its phase still needs it: a new attempt, at the front
     requeue(lease.task, lease.phase);
     ++state_.reexecutions;
@@ -299,6 +333,10 @@ void TaskScheduler::dispatch() {
     idle_[static_cast<size_t>(w)] = 0;
     state_.log(LedgerEvent::Dispatch, lease.phase, -1, lease.task, lease.attempt, w);
     auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};
+    if (state_.policy.exchange == AlgorithmPolicy::Exchange::Async) {  // it carries θ as it is now
+      a->version = state_.async.latest.version;
+      state_.async.held[static_cast<size_t>(lease.task)] = state_.async.latest;
+    }
     // A static assignment carries the task's modules (they live on this host: DiLoCo's broadcast).
     double bytes = kControlBytes;
     // A ring rank that rolls back pulls θ from the checkpoint store instead (Worker::run_rank).
@@ -327,9 +365,11 @@ bool TaskScheduler::no_progress() {
   const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;
   int step = std::numeric_limits<int>::max();  // the ring's slowest rank
   for (const auto& r : state_.ring) step = std::min(step, r.step);
-  const std::string where = ring ? fmt::format("at step {} of {} (the ring waits for a rank whose host is down)", step + 1,
-                                               s.algorithm.outer_steps * s.algorithm.tau)
-                                 : fmt::format("in phase {} of {}", phase_, phase_count(s));
+  const bool async = state_.policy.exchange == AlgorithmPolicy::Exchange::Async;
+  const std::string where = ring    ? fmt::format("at step {} of {} (the ring waits for a rank whose host is down)", step + 1,
+                                                  s.algorithm.outer_steps * s.algorithm.tau)
+                            : async ? fmt::format("after {} of {} outer gradients", state_.async.applied, state_.async.total)
+                                    : fmt::format("in phase {} of {}", phase_, phase_count(s));
   ctx_.fail(fmt::format("no progress {}: nothing has moved for {:.1f} h (failures.stall_hours is {:g}; raise it if a phase really "
                         "takes that long)", where, (now() - last_progress_) / 3600.0, s.failures.stall_s / 3600.0));
   state_.finished = true;

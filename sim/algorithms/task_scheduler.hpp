@@ -26,6 +26,7 @@ class TaskScheduler {
   };
   void run();
   void run_ring();  // synchronous DP (sim/algorithms/algorithm_policy.hpp)
+  void run_async();  // asynchronous DiLoCo: hands out the replicas, again after a death; no phases
   void open_phase(int phase);
   void close_phase(int phase);
   void drain_deaths();

@@ -60,6 +60,7 @@ void Worker::run() {
   const bool replica = state_.policy.static_assignment && worker_ < state_.primary_workers;
   bool ask = !replica || self->get_restart_count() > 0;
   const bool ring = state_.policy.exchange == AlgorithmPolicy::Exchange::Ring;
+  const bool async = state_.policy.exchange == AlgorithmPolicy::Exchange::Async;
   while (true) {
     if (ask)
       send_and_wait(ctx_, scheduler_mailbox(s4u::this_actor::get_host()), state_.scheduler_host, new SchedulerMessage(request), kControlBytes,
@@ -71,7 +72,7 @@ void Worker::run() {
       do a.reset(next_assignment(me));
       while (a->incarnation != me);  // one addressed to an earlier life of this worker
     }
-    request.failed = ring ? run_rank(*a) : run_task(*a);
+    request.failed = ring ? run_rank(*a) : async ? run_async(*a) : run_task(*a);
     ask = !replica || request.failed != FailureCause::None;
     // Its modules were out of reach (an executor's host is down): give it back after a pause, so
     // that the retries do not spin while the host is repaired.
@@ -209,7 +210,7 @@ FailureCause Worker::run_task(const Assignment& a) {
   std::vector<size_t> sent;  // the modules uploaded: Streaming DiLoCo's phase syncs one fragment
   for (size_t i = 0; i < modules.size(); ++i)
     if (segment_syncs(s, st.segment_of_module(modules[i]), a.phase)) sent.push_back(i);
-  state_.results[{a.task, a.phase, a.attempt}] = RunState::Result{job, static_cast<int>(sent.size())};
+  state_.results[{a.task, a.phase, a.attempt}] = RunState::Result{job, static_cast<int>(sent.size()), nullptr};
   double upload_bytes = 0.0;
   for (size_t i : sent) upload_bytes += state_.module_bytes[static_cast<size_t>(modules[i])] * ctx_.cost.gradient_wire_factor;
   ctx_.peak_upload_bytes = std::max(ctx_.peak_upload_bytes, upload_bytes);

@@ -22,6 +22,9 @@ class Worker {
   // None, or why the task could not start (ExecutorLost: its modules were out of reach).
   FailureCause run_task(const Assignment& a);
   FailureCause run_rank(const Assignment& a);  // synchronous DP: a ring rank, to the end of the run
+  // Asynchronous DiLoCo: the replica's rounds, each from the θ it last received, to the end of the
+  // run or of this worker (worker_async.cpp).
+  FailureCause run_async(const Assignment& a);
   // Rollback recovery of the ring (sim/algorithms/algorithm_policy.hpp): rank 0 writes the training
   // state after `steps` steps; a rank pulls the last checkpoint before redoing the steps since.
   void write_ring_checkpoint(int steps);

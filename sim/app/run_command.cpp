@@ -71,7 +71,10 @@ int RunCommand::operator()() const {
     fmt::print("simulated wall-clock {:.1f} s ({:.2f} h), WAN bytes {:.3g}\n", outcome.simulated_seconds,
                outcome.simulated_seconds / 3600.0, outcome.wan_bytes);
     fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}{}}}\n", outcome.out_dir.string(),
-               loaded.algorithm.name != sim::Algorithm::Sync ? ",events.csv" : "", loaded.trace ? ",trace.json" : "");
+               loaded.algorithm.name == sim::Algorithm::Sync          ? ""
+               : loaded.algorithm.name == sim::Algorithm::AsyncDiloco ? ",updates.csv"
+                                                                      : ",events.csv",
+               loaded.trace ? ",trace.json" : "");
     if (no_report) return 0;
     std::cout << std::flush;
     try {

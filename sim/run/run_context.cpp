@@ -102,12 +102,15 @@ void RunContext::record_routed(int outer_step, const std::vector<engine::PathRec
   if (outer_step == phase_count(scenario) && on_last_row) on_last_row();
 }
 
-void RunContext::record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params) {
+void RunContext::record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params,
+                        std::optional<int64_t> all_steps, std::optional<double> staleness) {
   PendingRow p;
   p.row.sim_time_s = simgrid::s4u::Engine::get_clock();
   p.row.outer_step = outer_step;
-  p.row.inner_steps = static_cast<int64_t>(outer_step) * phase_steps(scenario);
-  p.row.tokens = p.row.inner_steps * scenario.workers() * scenario.inner.batch_size * scenario.model.seq_len;
+  const int64_t steps = all_steps ? *all_steps : static_cast<int64_t>(outer_step) * phase_steps(scenario) * scenario.workers();
+  p.row.inner_steps = steps / scenario.workers();
+  p.row.tokens = steps * scenario.inner.batch_size * scenario.model.seq_len;
+  p.row.staleness = staleness;
   p.row.train_loss = train_loss;
   p.row.wan_bytes = wan_bytes;
   if (params && training) p.evals.push_back(submit_eval(std::move(params)));

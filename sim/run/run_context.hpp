@@ -118,7 +118,10 @@ struct RunContext {
  public:
 
   // Appends a metrics row at the current simulated time and reports progress.
-  void record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params);
+  // Asynchronous DiLoCo passes the inner steps of all replicas together (its rounds differ in
+  // length) and the mean staleness since the row before.
+  void record(int outer_step, std::optional<double> train_loss, std::shared_ptr<const engine::ParamVector> params,
+              std::optional<int64_t> all_steps = std::nullopt, std::optional<double> staleness = std::nullopt);
 
   // DiPaCo: one routed row for the whole model plus a row per path (evaluated on its routed
   // validation sequences). Vectors are indexed by path; recipes may be empty without training.

@@ -69,6 +69,7 @@ struct RunState {
   struct Result {
     std::shared_future<engine::TrainResult> job;  // invalid without training
     int unread = 0;  // executors yet to hear of it; freed at zero or when its phase closes
+    std::shared_ptr<const engine::ParamVector> base;  // asynchronous DiLoCo: the θ it trained from
   };
   std::map<std::tuple<int, int, int>, Result> results;  // (task, phase, attempt)
   // Checkpoints. A module's epoch counts its executor's recoveries: tasks that trained from an older
@@ -156,6 +157,33 @@ struct RunState {
     int recorded = 0;             // intervals whose metrics row is written (a redone one writes none)
     int64_t rollbacks = 0, steps_undone = 0;  // steps undone: summed over ranks
   } ring_rollback;
+
+  // Asynchronous DiLoCo (AlgorithmPolicy::Exchange::Async): θ has a version per outer gradient
+  // applied. A replica's next round trains from the θ it was last sent: by the scheduler with its
+  // task, or by the executor right after applying its outer gradient (what its pull then fetches).
+  struct Async {
+    int64_t applied = 0;  // outer gradients applied: θ's version
+    int64_t total = 0;    // the run's budget: workers × outer_steps
+    struct Held {
+      int64_t version = 0;
+      std::shared_ptr<const engine::ParamVector> theta;  // null without training
+    };
+    Held latest;                              // θ now
+    std::vector<Held> held;                   // per task: the θ its next round trains from
+    std::vector<int64_t> steps;               // per task: inner steps done (lr schedule, batches)
+    std::vector<engine::AdamState> moments;   // per task: AdamW state after its last round
+    int64_t all_steps = 0;                    // inner steps of every applied round, all replicas
+    int64_t staleness_sum = 0, staleness_max = 0;  // versions applied between a round's θ and its gradient
+    // Since the last metrics row: staleness and the rounds' training losses (weighted by shard).
+    int64_t row_staleness = 0, row_updates = 0;
+    double row_loss = 0.0, row_weight = 0.0;
+    struct Update {  // one applied outer gradient: updates.csv
+      double time_s = 0.0;
+      int64_t version = 0, trained_from = 0;  // θ's version it made, and the one its round started from
+      int task = 0, worker = 0, steps = 0;
+    };
+    std::vector<Update> updates;
+  } async;
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {

@@ -290,6 +290,16 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .number("compute_s", backup_compute);
       j.object("backup_pool", b);
     }
+    if (dipaco->policy.exchange == AlgorithmPolicy::Exchange::Async) {
+      const auto& as = dipaco->async;
+      reports::JsonObject a;
+      a.integer("outer_gradients_applied", as.applied)
+          .integer("delay", s.async.delay)
+          .string("dylu", s.async.dylu ? "on" : "off")
+          .number("mean_staleness", as.applied > 0 ? static_cast<double>(as.staleness_sum) / static_cast<double>(as.applied) : 0.0)
+          .integer("max_staleness", as.staleness_max);
+      j.object("async", a);
+    }
     if (const auto& d = dipaco->discriminative) {
       reports::JsonObject em;
       em.integer("after_phase", d->phase).number("router_accuracy", d->router_accuracy).number("moved_fraction", d->moved_fraction);
@@ -440,7 +450,7 @@ engine::Dataset load_data(Scenario& s, const RunOptions& o) {
 // Step 4: the algorithm's setup (sim/algorithms/algorithm_setup.hpp), its failures and its actors.
 void deploy(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   if (s.algorithm.name == Algorithm::Dipaco) setup_dipaco(s, ctx, state, hosts);
-  else if (s.algorithm.name == Algorithm::Diloco || s.algorithm.name == Algorithm::StreamingDiloco) setup_diloco(s, ctx, state, hosts);
+  else if (s.algorithm.name != Algorithm::Sync) setup_diloco(s, ctx, state, hosts);  // DiLoCo, streaming, async
   else setup_sync(s, ctx, state, hosts);
 }
 
@@ -582,6 +592,14 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   // The ledger records phases' contributions; the ring of synchronous DP has none.
   if (state.policy.exchange == AlgorithmPolicy::Exchange::Executors)
     reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(state.ledger));
+  // Asynchronous DiLoCo has no phases either; its outer gradients one by one, with their staleness.
+  if (state.policy.exchange == AlgorithmPolicy::Exchange::Async) {
+    std::string csv = "time_s,version,task,worker,inner_steps,trained_from,staleness\n";
+    for (const auto& u : state.async.updates)
+      csv += fmt::format("{:.6f},{},{},{},{},{},{}\n", u.time_s, u.version, u.task, u.worker, u.steps, u.trained_from,
+                         u.version - 1 - u.trained_from);
+    reports::write_atomically(o.out_dir / "updates.csv", csv);
+  }
   reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, &state, early_stop, error, energy));
   if (!error.empty()) throw std::runtime_error(fmt::format("{} (partial metrics in {})", error, o.out_dir.string()));
 

@@ -26,7 +26,7 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco };
+enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco, AsyncDiloco };
 enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class InnerState { Path, Module, Reset };
 enum class NetworkModel { Analytic, SimGrid };
@@ -189,6 +189,17 @@ struct StreamingSpec {
   double mix = 0.5;
 };
 
+// Asynchronous DiLoCo (Liu et al., 2024): each replica's outer gradient is applied as it arrives,
+// and the replica trains on from the result, with no barrier. `delay` N: Delayed Nesterov, the
+// momentum updated once per N arrivals (1: Nesterov on every arrival, the naive variant). `dylu`:
+// dynamic local updates, each replica's H in proportion to its host's current speed (the fastest
+// takes algorithm.tau). The run applies workers × outer_steps outer gradients in all, synchronous
+// DiLoCo's count.
+struct AsyncSpec {
+  int delay = 1;
+  bool dylu = false;
+};
+
 struct CommunicationSpec {
   engine::GradientFormat outer_gradient = engine::GradientFormat::Fp32;  // fp32: as cost.bytes_per_param
 };
@@ -219,6 +230,7 @@ struct Scenario {
   CheckpointSpec checkpoints;
   CommunicationSpec communication;
   StreamingSpec streaming;
+  AsyncSpec async;
   CostSpec cost;
   bool training = true;
   // Training precision as asked; the run resolves `auto` for its CPU (engine/train/precision.hpp) and

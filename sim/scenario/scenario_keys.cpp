@@ -12,7 +12,8 @@ const Names<Algorithm>& algorithm_names() {
                                   {"sync", Algorithm::Sync},
                                   {"dense", Algorithm::Sync},  // the dense data-parallel baseline, by its usual name
                                   {"dipaco", Algorithm::Dipaco},
-                                  {"streaming-diloco", Algorithm::StreamingDiloco}};
+                                  {"streaming-diloco", Algorithm::StreamingDiloco},
+                                  {"async-diloco", Algorithm::AsyncDiloco}};
   return n;
 }
 const Names<NetworkModel>& network_model_names() {
@@ -175,6 +176,8 @@ void outer_optimizer(Scenario& s, KeyVisitor& v) {
   v.real("beta1", o.beta1, 0.0, 1.0);
   v.real("beta2", o.beta2, 0.0, 1.0);
   v.real("eps", o.eps, 0.0, 1.0);
+  v.require(!(s.algorithm.name == Algorithm::AsyncDiloco && s.async.delay > 1 && o.kind != engine::OuterKind::Nesterov), "name",
+            "async.delay > 1 is Delayed Nesterov, a Nesterov momentum: use nesterov, or async.delay: 1");
 }
 
 void dipaco(Scenario& s, KeyVisitor& v) {
@@ -201,6 +204,8 @@ void dipaco(Scenario& s, KeyVisitor& v) {
   v.real("relabel_margin", d.relabel_margin, 0.0, 10.0);
   v.real("early_stopping_fraction", d.early_stopping_fraction, 0.0, 0.5);
   v.choice("phase_policy", d.phase_policy, phase_policy_names());
+  v.require(!(s.algorithm.name == Algorithm::AsyncDiloco && d.phase_policy != PhasePolicy::WaitAll), "phase_policy",
+            "async-diloco has no phases to close: each outer gradient is applied as it arrives; use wait_all");
   v.when_reading([&] { d.quorum = d.phase_policy == PhasePolicy::Quorum ? 0.75 : 1.0; });
   v.real("quorum", d.quorum, 0.0, 1.0, false);
   v.scaled("deadline_s", d.deadline_s, 1.0, 0.0, 1e15, false, true);
@@ -273,6 +278,9 @@ void failures(Scenario& s, KeyVisitor& v) {
   v.require(!(f.drop_probability > 0 && sync), "drop_probability",
             "drops lose outer gradients, which sync does not have; set it to 0 or use diloco or dipaco");
   v.require(!(f.executors_fail && sync), "executors_fail", "sync has no executors; set it to false");
+  const bool async = s.algorithm.name == Algorithm::AsyncDiloco;
+  v.require(!(f.drop_probability > 0 && async), "drop_probability", "async-diloco does not drop outer gradients yet; set it to 0");
+  v.require(!(f.executors_fail && async), "executors_fail", "async-diloco's outer optimizer does not fail yet; set it to false");
 }
 
 void checkpoints(Scenario& s, KeyVisitor& v) {
@@ -284,6 +292,8 @@ void checkpoints(Scenario& s, KeyVisitor& v) {
   v.require(!on || !c.storage.empty(), "storage", "is required when checkpoints are on (the host that stores them)");
   v.require(!(s.algorithm.name == Algorithm::Sync && c.module_every_phases > 0), "module_every_phases",
             "sync has no executors: its checkpoint is the whole training state, every checkpoints.inner_every_steps steps; set that instead");
+  v.require(!(s.algorithm.name == Algorithm::AsyncDiloco && on), c.module_every_phases > 0 ? "module_every_phases" : "inner_every_steps",
+            "async-diloco has no checkpoints yet: a lost replica starts again from the outer optimizer's θ; set it to 0");
   v.require(!s.failures.executors_fail || c.module_every_phases > 0, "module_every_phases",
             "failures.executors_fail needs module checkpoints to recover from: set checkpoints.module_every_phases (and storage)");
 }
@@ -317,6 +327,14 @@ void describe(Scenario& s, KeyVisitor& v) {
   // Only streaming-diloco reads it; written out only for it.
   if (s.algorithm.name == Algorithm::StreamingDiloco) v.section("streaming", [&] { streaming(s, v); });
   else v.ignore("streaming");
+  if (s.algorithm.name == Algorithm::AsyncDiloco) {
+    v.section("async", [&] {
+      v.integer("delay", s.async.delay, 1, 4096);
+      v.choice("dylu", s.async.dylu, kOnOff);
+    });
+  } else {
+    v.ignore("async");
+  }
   v.section("inner_optimizer", [&] { inner_optimizer(s, v); });
   v.when_reading([&] { s.inner.total_steps = static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps; });
   v.section("init", [&] { init(s, v); });

@@ -246,6 +246,26 @@ TEST(ClosedForm, StreamingDilocoOverlapHidesTheRoundTripsShorterThanItsSteps) { 
 // uploads, which are not compute.
 TEST(ClosedForm, StreamingDilocoHeadsShorterThanTheirUploadsWaitForThem) { streaming_run(1); }
 
+// Asynchronous DiLoCo on scenarios/bandwidth.yaml: a0 shares the outer optimizer's datacentre, so
+// its rounds are H = 100 steps and two transfers over 1 Pbit/s host links (δ each); b0, c0 and d0
+// move in step, each transfer crossing the uplink three times at once (T = L + 3N/W). The budget,
+// 4 × 3 outer gradients, runs out with the remote replicas' third round, at 3(100 steps + 2T), as
+// DiLoCo's would. Staleness: a0's first is 0, the remote ones of round 1 trained from θ₀ and land
+// 1, 2 and 3 versions later; every later one lands 3 after the θ its replica pulled: 30 / 12.
+TEST(ClosedForm, AsyncDilocoAppliesEachOuterGradientOnArrival) {
+  const auto dir = out_dir("cf-async");
+  const auto r = e2e::run("run " + kSource + "/scenarios/bandwidth.yaml --set algorithm.name=async-diloco --no-report --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  const double N = 4e9, W = 12.5e9, L = 0.020 + 2e-6;
+  const double step = (6 * 1e9 + 6 * 16 * 2048) * 2080 / (312e12 * 0.4);
+  const double T = L + 3 * N / W;
+  EXPECT_CLOSE(json_number(summary, "simulated_wall_clock_s"), 3 * (100 * step + 2 * T));  // 35.880 s
+  EXPECT_DOUBLE_EQ(json_number(summary, "mean_staleness"), 30.0 / 12);
+  EXPECT_DOUBLE_EQ(json_number(summary, "max_staleness"), 3);
+  std::filesystem::remove_all(dir);
+}
+
 // One DiPaCo phase; n tasks of the one path on b0 (and b1), 50 Gflop/s each. The scheduler is on
 // `outer`, the shared module's executor on a0 and the blocks' on c0, behind the 20 MB/s link into
 // dc-c. Parameters per module, from the model (d_model 8, 2 blocks, 64 positions, 256 tokens, tied

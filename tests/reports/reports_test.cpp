@@ -26,7 +26,7 @@ TEST(AtomicFile, WritesContentAndLeavesNoTemporary) {
 
 TEST(MetricsCsv, RendersFixedFormatWithEmptyMissingValues) {
   MetricsRow r0;
-  MetricsRow r1{12.5, 1, 3, 700, 50, 1000, 2.0, std::log(8.0), 1e9};
+  MetricsRow r1{12.5, 1, 3, 700, 50, 1000, 2.0, std::log(8.0), 1e9, std::nullopt};
   const auto csv = render_metrics_csv({r0, r1});
   EXPECT_EQ(csv, metrics_csv_header() + "0.000000,0,all,0,0,0,,,,0\n" +
                      "12.500000,1,3,700,50,1000,2.000000,2.079442,8.000000,1000000000\n");

@@ -72,3 +72,42 @@ TEST(OuterOptimizer, AdamMatchesTorchOptimAdamByHand) {
   EXPECT_NEAR(theta[0], 0.9 - 0.1 * (m0 / c1) / (std::sqrt(v0 / c2) + 1e-8), 1e-5);
   EXPECT_NEAR(theta[1], -1.9 - 0.1 * (m1 / c1) / (std::sqrt(v1 / c2) + 1e-8), 1e-5);
 }
+
+TEST(DelayedNesterov, WithNOfOneItIsNesterovOnEveryArrivalBitForBit) {
+  ParamVector a{1.0f, -2.0f, 0.5f}, b = a;
+  OuterOptimizer nesterov({OuterKind::Nesterov, 0.7, 0.9});
+  dipaco::engine::DelayedNesterov delayed(0.7, 0.9, 1);
+  for (const ParamVector& g : {ParamVector{0.1f, 0.2f, -0.3f}, ParamVector{-0.05f, 0.4f, 0.01f}, ParamVector{0.3f, -0.1f, 0.2f}}) {
+    nesterov.step(a, g);
+    delayed.apply(b, g);
+    EXPECT_EQ(a, b);
+  }
+}
+
+TEST(DelayedNesterov, NArrivalsFromOneVersionMakeOneSynchronousStepOnTheirMean) {
+  // Two rounds of k = 4 outer gradients: applied one at a time with N = 4, as the synchronous
+  // outer step applies their mean once per round.
+  const std::vector<ParamVector> round1{{0.4f, -0.2f}, {0.0f, 0.6f}, {0.2f, 0.2f}, {-0.2f, 0.2f}};
+  const std::vector<ParamVector> round2{{0.1f, 0.1f}, {0.3f, -0.1f}, {0.1f, 0.3f}, {-0.1f, 0.1f}};
+  ParamVector sync{1.0f, 1.0f}, async = sync;
+  OuterOptimizer nesterov({OuterKind::Nesterov, 0.7, 0.9});
+  dipaco::engine::DelayedNesterov delayed(0.7, 0.9, 4);
+  for (const auto* round : {&round1, &round2}) {
+    ParamVector mean(2, 0.0f);
+    for (const auto& g : *round)
+      for (size_t j = 0; j < 2; ++j) mean[j] += g[j] / 4;
+    nesterov.step(sync, mean);
+    for (const auto& g : *round) delayed.apply(async, g);
+    for (size_t j = 0; j < 2; ++j) EXPECT_NEAR(async[j], sync[j], 1e-6) << j;
+  }
+  EXPECT_EQ(delayed.arrivals(), 8);
+}
+
+TEST(DelayedNesterov, BetweenMomentumUpdatesEachArrivalMovesByItsShareAlone) {
+  ParamVector p{0.0f};
+  dipaco::engine::DelayedNesterov delayed(0.5, 0.9, 4);
+  delayed.apply(p, {1.0f});  // no momentum yet: θ − 0.5 · 1 / 4
+  EXPECT_FLOAT_EQ(p[0], -0.125f);
+  delayed.apply(p, {1.0f});
+  EXPECT_FLOAT_EQ(p[0], -0.25f);
+}

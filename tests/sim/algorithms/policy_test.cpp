@@ -169,3 +169,22 @@ TEST(Policy, OtherAlgorithmsSyncEverySegmentInEveryPhase) {
   for (int segment = 0; segment < 3; ++segment) EXPECT_TRUE(segment_syncs(s, segment, 2));
   EXPECT_TRUE(records_row(s, 1));
 }
+
+TEST(Policy, AsyncDilocoAppliesOnArrivalWithDilocosReplicas) {
+  const auto p = policy_for(scenario(Algorithm::AsyncDiloco));
+  EXPECT_EQ(p.exchange, AlgorithmPolicy::Exchange::Async);
+  EXPECT_TRUE(p.static_assignment);
+  EXPECT_TRUE(p.whole_model_rows);
+  EXPECT_EQ(p.seed_base, 1000u);  // DiLoCo's: one replica is DiLoCo
+  EXPECT_FALSE(p.local_replicas);
+}
+
+TEST(Policy, DynamicLocalUpdatesScaleHWithTheHostsSpeed) {
+  EXPECT_EQ(dylu_steps(50, 989e12, 989e12), 50);  // the fastest host takes τ
+  EXPECT_EQ(dylu_steps(50, 312e12, 989e12), 16);  // an A100 against an H100: 15.8 rounds to 16
+  EXPECT_EQ(dylu_steps(50, 125e12, 989e12), 6);   // a V100: 6.3
+  EXPECT_EQ(dylu_steps(50, 0.4 * 312e12, 989e12), 6);  // a straggler at 40 % of an A100
+  EXPECT_EQ(dylu_steps(50, 1e9, 989e12), 1);       // at least one step
+  EXPECT_EQ(dylu_steps(50, 2e15, 989e12), 50);     // never more than τ
+  EXPECT_EQ(dylu_steps(50, 0.0, 989e12), 1);       // a host that is off computes nothing: one step when back
+}
