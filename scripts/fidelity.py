@@ -48,6 +48,11 @@ SETTINGS_TRIED = [
     "H = 40 and 5 rounds (the same 200 inner steps; tau = 25 does not split into 2 fragments), F = 2 fragments (the "
     "model's 2 blocks), mix 0.5 (the paper's alpha), against DiLoCo at H = 40; overlap 2 steps against none; "
     "equivalent within +-2 %; peak upload from timing-only runs of the same arms.",
+    "2026-11-30, v4 (issue 19; chosen before any verdict): T24-T26, asynchronous DiLoCo. T24: naive (Nesterov on "
+    "every arrival, the v1 outer lr 0.7) against the v1 DiLoCo k=4 arm at equal outer updates (4 x 8). T25-T26: on "
+    "platforms/heterogeneous.xml (workers on an H100-, two A100- (one a straggler) and a V100-like host, outer on "
+    "another H100), Delayed Nesterov with N = 4 and DyLU against synchronous DiLoCo, same tau = 25 and 32 outer "
+    "updates: final perplexity equivalent within +-2 % (T25), simulated wall clock lower (T26).",
 ]
 
 # Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
@@ -85,6 +90,8 @@ def size(d_model, heads):
 ONE = "placement.workers={count: 1}"
 SYNC = "algorithm.name=sync"
 H40 = ["algorithm.tau=40", "algorithm.outer_steps=5", "algorithm.eval_every=5"]
+HETERO = ["platform=../../platforms/heterogeneous.xml", "placement.outer=h100-0", "placement.workers=[h100-1, a100-1, a100-3, v100-1]"]
+DN_DYLU = ["algorithm.name=async-diloco", "async.delay=4", "async.dylu=on"]
 STREAMING = ["algorithm.name=streaming-diloco", "streaming.fragments=2"] + H40
 # The sync baseline's interval is τ steps like DiLoCo's: the same 200 steps in 8 intervals.
 
@@ -202,6 +209,19 @@ TRENDS = [
      "paper": "an overlap of a few steps costs little (Douillard et al., 2025)",
      "arms": {"overlap 2": arm(DILOCO, *STREAMING, "streaming.overlap_steps=2"), "no overlap": arm(DILOCO, *STREAMING)},
      "relation": ("equivalent", "overlap 2", "no overlap", 0.02)},
+    {"id": "T24", "title": "Naive asynchronous DiLoCo is worse than synchronous DiLoCo at equal updates",
+     "paper": "20 M model: synchronous 41.35, naive async 44.3 (Liu et al., 2024)",
+     "arms": {"naive async": arm(DILOCO, "algorithm.name=async-diloco", "async.delay=1"), "DiLoCo k=4": arm(DILOCO)},
+     "relation": ("less", "DiLoCo k=4", "naive async")},
+    {"id": "T25", "title": "Delayed Nesterov + DyLU reach synchronous DiLoCo's quality (heterogeneous platform)",
+     "paper": "20 M model: synchronous 41.35, DN + DyLU 41.1-41.3 (Liu et al., 2024)",
+     "arms": {"DN+DyLU": arm(DILOCO, *HETERO, *DN_DYLU), "sync DiLoCo": arm(DILOCO, *HETERO)},
+     "relation": ("equivalent", "DN+DyLU", "sync DiLoCo", 0.02)},
+    {"id": "T26", "title": "Delayed Nesterov + DyLU finish the same updates sooner (heterogeneous platform, timing)",
+     "paper": "asynchronous training does not wait for the slowest worker (Liu et al., 2024)",
+     "arms": {"DN+DyLU": arm(DILOCO, *HETERO, *DN_DYLU, metric="simulated_wall_clock_s"),
+              "sync DiLoCo": arm(DILOCO, *HETERO, metric="simulated_wall_clock_s")},
+     "relation": ("less", "DN+DyLU", "sync DiLoCo")},
 ]
 
 # The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.
