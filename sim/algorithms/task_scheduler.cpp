@@ -114,11 +114,7 @@ void TaskScheduler::run_ring() {
       ring_progress = progress;
       last_progress_ = now();
     }
-    if (msg && msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] &&
-        holder_[static_cast<size_t>(msg->worker)].task < 0) {
-      idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
-      waiting_.insert(msg->worker);
-    }
+    if (msg) take_request(*msg);
     if (state_.finished || (ctx_.scenario.failures.host_failures() && stalled()) || no_progress()) break;
     dispatch();
   }
@@ -146,15 +142,20 @@ void TaskScheduler::run_async() {
       applied = state_.async.applied;
       last_progress_ = now();
     }
-    if (msg && msg->incarnation == state_.incarnation[static_cast<size_t>(msg->worker)] &&
-        holder_[static_cast<size_t>(msg->worker)].task < 0) {
-      idle_[static_cast<size_t>(msg->worker)] = msg->incarnation;
-      waiting_.insert(msg->worker);
-    }
+    if (msg) take_request(*msg);
     if (state_.finished || (ctx_.scenario.failures.host_failures() && stalled()) || no_progress()) break;
     dispatch();
   }
   state_.finished = true;
+}
+
+void TaskScheduler::take_request(const SchedulerMessage& msg) {
+  // A worker without a lease, in its current life, asks for work (ring and asynchronous leases
+  // last the run: only a new life asks).
+  if (msg.incarnation == state_.incarnation[static_cast<size_t>(msg.worker)] && holder_[static_cast<size_t>(msg.worker)].task < 0) {
+    idle_[static_cast<size_t>(msg.worker)] = msg.incarnation;
+    waiting_.insert(msg.worker);
+  }
 }
 
 bool TaskScheduler::rank_lost() const {

@@ -27,6 +27,7 @@ class TaskScheduler {
   void run();
   void run_ring();  // synchronous DP (sim/algorithms/algorithm_policy.hpp)
   void run_async();  // asynchronous DiLoCo: hands out the replicas, again after a death; no phases
+  void take_request(const SchedulerMessage& msg);  // run_ring's and run_async's: a free worker asks
   void open_phase(int phase);
   void close_phase(int phase);
   void drain_deaths();
