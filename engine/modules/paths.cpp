@@ -185,6 +185,13 @@ void ModuleStore::apply_outer_gradient(int m, const ParamVector& delta, int dela
   delayed_[static_cast<size_t>(m)].apply(theta, delta);
 }
 
+void ModuleStore::mix_in(int m, const ParamVector& other, double weight) {
+  auto& theta = params_[static_cast<size_t>(m)];
+  if (other.size() != theta.size()) throw std::invalid_argument("ModuleStore::mix_in: size mismatch");
+  const float w = static_cast<float>(weight), keep = static_cast<float>(1.0 - weight);
+  for (size_t i = 0; i < theta.size(); ++i) theta[i] = keep * theta[i] + w * other[i];
+}
+
 void ModuleStore::set_inner_moments(int m, ParamVector exp_avg, ParamVector exp_avg_sq) {
   const auto n = params_[static_cast<size_t>(m)].size();
   if (exp_avg.size() != n || exp_avg_sq.size() != n) throw std::invalid_argument("ModuleStore::set_inner_moments: size mismatch");

@@ -83,6 +83,8 @@ class ModuleStore {
   // Asynchronous DiLoCo: module m's outer step from one replica's outer gradient, on arrival. delay
   // 1: the module's own outer optimizer; N > 1: Delayed Nesterov (engine/modules/outer_optimizer.hpp).
   void apply_outer_gradient(int m, const ParamVector& delta, int delay);
+  // HALoS's merge: θ_m ← (1 − weight)·θ_m + weight·other.
+  void mix_in(int m, const ParamVector& other, double weight);
 
   // Inner AdamW moments kept per module (dipaco.inner_state: module): after each phase, the weighted
   // mean of the moments of the paths through m. No per-path optimizer state then outlives its task,

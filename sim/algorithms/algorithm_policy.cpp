@@ -23,13 +23,15 @@ AlgorithmPolicy policy_for(const Scenario& s) {
     p.seed_base = 1000;
     p.weighted_train_loss = true;
     p.local_replicas = true;
-  } else if (s.algorithm.name == Algorithm::AsyncDiloco) {
-    // DiLoCo's replicas and outer optimizer, with no barrier between rounds.
+  } else if (s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos) {
+    // DiLoCo's replicas and outer optimizer, with no barrier between rounds; HALoS puts a server
+    // per datacentre between them.
     p.static_assignment = true;
     p.whole_model_rows = true;
     p.seed_base = 1000;
     p.weighted_train_loss = true;
     p.exchange = AlgorithmPolicy::Exchange::Async;
+    p.hierarchical = s.algorithm.name == Algorithm::Halos;
   } else if (s.algorithm.name == Algorithm::Sync) {
     // Synchronous DP: k fixed ranks that start together with the same model and all-reduce their
     // gradients every step. Rank 0 owns the real training (one k-fold batch per step equals the

@@ -41,6 +41,9 @@ struct AlgorithmPolicy {
   // mixes into its own value. A replica whose worker lost them (a death) starts again from every
   // fragment's global value, with fresh moments.
   bool local_replicas = false;
+  // HALoS (Exchange::Async): a parameter server per datacentre applies its workers' outer
+  // gradients and merges periodically with a global one (sim/algorithms/executor_async.cpp).
+  bool hierarchical = false;
 };
 
 AlgorithmPolicy policy_for(const Scenario& s);

@@ -179,14 +179,39 @@ void setup_diloco(const Scenario& s, RunContext& ctx, RunState& state, const std
   state.executor_hosts.assign(static_cast<size_t>(state.structure.module_count()), ctx.outer_host);
   state.scheduler_host = ctx.outer_host;
   init_module_state(s, state);
-  if (s.algorithm.name == Algorithm::AsyncDiloco) {  // every replica starts from version 0
-    auto& as = state.async;
-    const size_t k = state.tasks.size();
-    as.total = static_cast<int64_t>(k) * s.algorithm.outer_steps;
-    if (state.store) as.latest.theta = std::make_shared<const engine::ParamVector>(state.store->module(0));
-    as.held.assign(k, as.latest);
-    as.steps.assign(k, 0);
-    as.moments.assign(k, {});
+  if (state.policy.exchange != AlgorithmPolicy::Exchange::Async) return;
+  auto& as = state.async;  // every replica starts from version 0
+  const size_t k = state.tasks.size();
+  as.total = static_cast<int64_t>(k) * s.algorithm.outer_steps;
+  if (state.store) as.latest.theta = std::make_shared<const engine::ParamVector>(state.store->module(0));
+  as.held.assign(k, as.latest);
+  as.steps.assign(k, 0);
+  as.moments.assign(k, {});
+  if (!state.policy.hierarchical) return;
+  // HALoS: a local parameter server per datacentre of workers, on its first worker's host; the
+  // global one is `store`, on placement.outer. Learning rates are per arrival: Delayed Nesterov
+  // takes lr × N (engine/modules/outer_optimizer.hpp).
+  const auto& h = s.halos;
+  const engine::OuterOptConfig local{engine::OuterKind::Nesterov, h.local_lr * h.local_delay, h.local_momentum};
+  const engine::OuterOptConfig global{engine::OuterKind::Nesterov, h.global_lr * h.global_delay, h.global_momentum};
+  if (ctx.training) state.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, global);
+  std::vector<std::string> datacentres;
+  state.executor_hosts.clear();
+  for (size_t t = 0; t < k; ++t) {
+    const auto dc = datacentre_of(state.task_hosts[t]);
+    auto it = std::find(datacentres.begin(), datacentres.end(), dc);
+    if (it == datacentres.end()) {
+      datacentres.push_back(dc);
+      state.executor_hosts.push_back(state.task_hosts[t]);
+      auto& region = as.regions.emplace_back();
+      if (ctx.training) {
+        region.store = std::make_unique<engine::ModuleStore>(*state.layout, ctx.initial_params, local);
+        region.merged = as.latest.theta;
+      }
+      region.latest = as.latest;
+      it = std::prev(datacentres.end());
+    }
+    as.region_of_task.push_back(static_cast<int>(it - datacentres.begin()));
   }
 }
 

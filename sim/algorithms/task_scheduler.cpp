@@ -335,8 +335,11 @@ void TaskScheduler::dispatch() {
     state_.log(LedgerEvent::Dispatch, lease.phase, -1, lease.task, lease.attempt, w);
     auto* a = new Assignment{lease.task, lease.phase, lease.attempt, inc};
     if (state_.policy.exchange == AlgorithmPolicy::Exchange::Async) {  // it carries θ as it is now
-      a->version = state_.async.latest.version;
-      state_.async.held[static_cast<size_t>(lease.task)] = state_.async.latest;
+      auto& as = state_.async;
+      const auto& latest = state_.policy.hierarchical ? as.regions[static_cast<size_t>(as.region_of_task[static_cast<size_t>(lease.task)])].latest
+                                                      : as.latest;
+      a->version = latest.version;
+      as.held[static_cast<size_t>(lease.task)] = latest;
     }
     // A static assignment carries the task's modules (they live on this host: DiLoCo's broadcast).
     double bytes = kControlBytes;

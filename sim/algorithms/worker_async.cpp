@@ -24,7 +24,10 @@ FailureCause Worker::run_async(const Assignment& a) {
   const auto t = static_cast<size_t>(a.task);
   const auto& task = state_.tasks[t];
   auto* host = s4u::this_actor::get_host();
-  auto* outer = state_.executor_hosts.front();
+  // Its server: the outer optimizer's executor, or (HALoS) its datacentre's parameter server.
+  const int server = state_.policy.hierarchical ? state_.async.region_of_task[t] : 0;
+  auto* outer = state_.executor_hosts[static_cast<size_t>(server)];
+  const bool dylu = state_.policy.hierarchical ? s.halos.dylu : s.async.dylu;
   const double bytes = state_.module_bytes.front();
   auto& running = state_.running[static_cast<size_t>(worker_)];
   auto& compute = ctx_.compute_seconds[static_cast<size_t>(worker_)];
@@ -32,7 +35,7 @@ FailureCause Worker::run_async(const Assignment& a) {
   for (auto* h : ctx_.worker_hosts) fastest = std::max(fastest, h->get_speed());
   for (int round = 1; !state_.finished; ++round) {
     const auto from = as.held[t];  // the θ this round trains from (set before this round began)
-    const int steps = s.async.dylu ? dylu_steps(s.algorithm.tau, host->get_speed() * host->get_available_speed(), fastest) : s.algorithm.tau;
+    const int steps = dylu ? dylu_steps(s.algorithm.tau, host->get_speed() * host->get_available_speed(), fastest) : s.algorithm.tau;
     running = RunState::Running{a.task, round, a.attempt};
     std::shared_future<engine::TrainResult> job;
     if (ctx_.training)
@@ -45,7 +48,7 @@ FailureCause Worker::run_async(const Assignment& a) {
     // The round's result stays in RunState::results; the message carries its key and θ's version.
     state_.results[{a.task, round, a.attempt}] = RunState::Result{job, 1, from.theta};
     std::vector<Transfer> upload{Transfer::message(
-        ctx_, executor_mailbox(0, host), outer,
+        ctx_, executor_mailbox(server, host), outer,
         new ContributionMessage{a.task, round, a.attempt, worker_, false, 0, from.version, steps}, bytes * ctx_.cost.gradient_wire_factor,
         [](void* p) { delete static_cast<ContributionMessage*>(p); })};
     wait_all(ctx_, upload);

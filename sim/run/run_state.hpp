@@ -183,6 +183,18 @@ struct RunState {
       int task = 0, worker = 0, steps = 0;
     };
     std::vector<Update> updates;
+    // HALoS: a local parameter server per datacentre of workers (executor r on executor_hosts[r]),
+    // the global one being `store` on placement.outer.
+    struct Region {
+      std::unique_ptr<engine::ModuleStore> store;   // null without training
+      Held latest;                                  // its θ now (version: outer gradients it applied)
+      int64_t merged_version = 0;                   // its version at its last merge
+      std::shared_ptr<const engine::ParamVector> merged;  // its θ then (null without training)
+      std::optional<Held> global;                   // the global θ sent back, merged at its next arrival
+    };
+    std::vector<Region> regions;
+    std::vector<int> region_of_task;
+    int64_t global_merges = 0;  // accumulated updates the global server applied
   } async;
 
   // Per open phase: module snapshots and the tasks' training losses.

@@ -294,10 +294,12 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       const auto& as = dipaco->async;
       reports::JsonObject a;
       a.integer("outer_gradients_applied", as.applied)
-          .integer("delay", s.async.delay)
-          .string("dylu", s.async.dylu ? "on" : "off")
+          .integer("delay", dipaco->policy.hierarchical ? s.halos.local_delay : s.async.delay)
+          .string("dylu", (dipaco->policy.hierarchical ? s.halos.dylu : s.async.dylu) ? "on" : "off")
           .number("mean_staleness", as.applied > 0 ? static_cast<double>(as.staleness_sum) / static_cast<double>(as.applied) : 0.0)
           .integer("max_staleness", as.staleness_max);
+      if (dipaco->policy.hierarchical)
+        a.integer("regional_servers", static_cast<int64_t>(as.regions.size())).integer("global_merges", as.global_merges);
       j.object("async", a);
     }
     if (const auto& d = dipaco->discriminative) {
@@ -470,7 +472,8 @@ void start_actors(const Scenario& s, RunContext& ctx, RunState& state) {
   for (int w = 0; w < state.workers; ++w)
     s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], Worker(ctx, state, w))->set_auto_restart(true);
   for (int m = 0; m < static_cast<int>(state.executor_hosts.size()); ++m)
-    s4u::Actor::create(fmt::format("executor-{}", state.structure.module_name(m)), state.executor_hosts[static_cast<size_t>(m)],
+    s4u::Actor::create(state.policy.hierarchical ? fmt::format("halos-server-{}", m) : fmt::format("executor-{}", state.structure.module_name(m)),
+                       state.executor_hosts[static_cast<size_t>(m)],
                        Executor(ctx, state, m))
         ->set_auto_restart(s.failures.executors_fail);
   XBT_INFO("%s: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", to_string(s.algorithm.name),
@@ -593,7 +596,7 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   if (state.policy.exchange == AlgorithmPolicy::Exchange::Executors)
     reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(state.ledger));
   // Asynchronous DiLoCo has no phases either; its outer gradients one by one, with their staleness.
-  if (state.policy.exchange == AlgorithmPolicy::Exchange::Async) {
+  if (state.policy.exchange == AlgorithmPolicy::Exchange::Async) {  // HALoS: versions are per regional server
     std::string csv = "time_s,version,task,worker,inner_steps,trained_from,staleness\n";
     for (const auto& u : state.async.updates)
       csv += fmt::format("{:.6f},{},{},{},{},{},{}\n", u.time_s, u.version, u.task, u.worker, u.steps, u.trained_from,

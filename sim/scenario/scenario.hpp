@@ -26,7 +26,7 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco, AsyncDiloco };
+enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco, AsyncDiloco, Halos };
 enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class InnerState { Path, Module, Reset };
 enum class NetworkModel { Analytic, SimGrid };
@@ -200,6 +200,24 @@ struct AsyncSpec {
   bool dylu = false;
 };
 
+// HALoS (Kim et al., ICML 2025): asynchronous DiLoCo with a local parameter server per datacentre
+// of workers and a global one on placement.outer. Workers send their outer gradients to their
+// datacentre's server, which applies them with Delayed Nesterov (local_*); every `accumulation` of
+// them it sends what it gained since its last merge to the global server (Delayed Nesterov,
+// global_*), and merges the global model it gets back: θ ← (1 − merge_weight)·θ + merge_weight·θ_g.
+// Learning rates are the step per arrival (HALoS's convention); defaults are HALoS's own example
+// (utnslab/halos, examples/run_halos.sh). The run applies workers × outer_steps worker outer
+// gradients; metrics evaluate the global model.
+struct HalosSpec {
+  int accumulation = 32;
+  double merge_weight = 0.25;
+  double local_lr = 0.2, local_momentum = 0.9;
+  int local_delay = 16;
+  double global_lr = 0.15, global_momentum = 0.5;
+  int global_delay = 2;
+  bool dylu = true;
+};
+
 struct CommunicationSpec {
   engine::GradientFormat outer_gradient = engine::GradientFormat::Fp32;  // fp32: as cost.bytes_per_param
 };
@@ -231,6 +249,7 @@ struct Scenario {
   CommunicationSpec communication;
   StreamingSpec streaming;
   AsyncSpec async;
+  HalosSpec halos;
   CostSpec cost;
   bool training = true;
   // Training precision as asked; the run resolves `auto` for its CPU (engine/train/precision.hpp) and

@@ -13,7 +13,8 @@ const Names<Algorithm>& algorithm_names() {
                                   {"dense", Algorithm::Sync},  // the dense data-parallel baseline, by its usual name
                                   {"dipaco", Algorithm::Dipaco},
                                   {"streaming-diloco", Algorithm::StreamingDiloco},
-                                  {"async-diloco", Algorithm::AsyncDiloco}};
+                                  {"async-diloco", Algorithm::AsyncDiloco},
+                                  {"halos", Algorithm::Halos}};
   return n;
 }
 const Names<NetworkModel>& network_model_names() {
@@ -204,8 +205,8 @@ void dipaco(Scenario& s, KeyVisitor& v) {
   v.real("relabel_margin", d.relabel_margin, 0.0, 10.0);
   v.real("early_stopping_fraction", d.early_stopping_fraction, 0.0, 0.5);
   v.choice("phase_policy", d.phase_policy, phase_policy_names());
-  v.require(!(s.algorithm.name == Algorithm::AsyncDiloco && d.phase_policy != PhasePolicy::WaitAll), "phase_policy",
-            "async-diloco has no phases to close: each outer gradient is applied as it arrives; use wait_all");
+  v.require(!((s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos) && d.phase_policy != PhasePolicy::WaitAll),
+            "phase_policy", std::string(to_string(s.algorithm.name)) + " has no phases to close: each outer gradient is applied as it arrives; use wait_all");
   v.when_reading([&] { d.quorum = d.phase_policy == PhasePolicy::Quorum ? 0.75 : 1.0; });
   v.real("quorum", d.quorum, 0.0, 1.0, false);
   v.scaled("deadline_s", d.deadline_s, 1.0, 0.0, 1e15, false, true);
@@ -278,9 +279,10 @@ void failures(Scenario& s, KeyVisitor& v) {
   v.require(!(f.drop_probability > 0 && sync), "drop_probability",
             "drops lose outer gradients, which sync does not have; set it to 0 or use diloco or dipaco");
   v.require(!(f.executors_fail && sync), "executors_fail", "sync has no executors; set it to false");
-  const bool async = s.algorithm.name == Algorithm::AsyncDiloco;
-  v.require(!(f.drop_probability > 0 && async), "drop_probability", "async-diloco does not drop outer gradients yet; set it to 0");
-  v.require(!(f.executors_fail && async), "executors_fail", "async-diloco's outer optimizer does not fail yet; set it to false");
+  const bool async = s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos;
+  const std::string name = to_string(s.algorithm.name);
+  v.require(!(f.drop_probability > 0 && async), "drop_probability", name + " does not drop outer gradients yet; set it to 0");
+  v.require(!(f.executors_fail && async), "executors_fail", name + "'s parameter servers do not fail yet; set it to false");
 }
 
 void checkpoints(Scenario& s, KeyVisitor& v) {
@@ -292,8 +294,9 @@ void checkpoints(Scenario& s, KeyVisitor& v) {
   v.require(!on || !c.storage.empty(), "storage", "is required when checkpoints are on (the host that stores them)");
   v.require(!(s.algorithm.name == Algorithm::Sync && c.module_every_phases > 0), "module_every_phases",
             "sync has no executors: its checkpoint is the whole training state, every checkpoints.inner_every_steps steps; set that instead");
-  v.require(!(s.algorithm.name == Algorithm::AsyncDiloco && on), c.module_every_phases > 0 ? "module_every_phases" : "inner_every_steps",
-            "async-diloco has no checkpoints yet: a lost replica starts again from the outer optimizer's θ; set it to 0");
+  v.require(!((s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos) && on),
+            c.module_every_phases > 0 ? "module_every_phases" : "inner_every_steps",
+            std::string(to_string(s.algorithm.name)) + " has no checkpoints yet: a lost replica starts again from its server's θ; set it to 0");
   v.require(!s.failures.executors_fail || c.module_every_phases > 0, "module_every_phases",
             "failures.executors_fail needs module checkpoints to recover from: set checkpoints.module_every_phases (and storage)");
 }
@@ -334,6 +337,22 @@ void describe(Scenario& s, KeyVisitor& v) {
     });
   } else {
     v.ignore("async");
+  }
+  if (s.algorithm.name == Algorithm::Halos) {
+    v.section("halos", [&] {
+      auto& h = s.halos;
+      v.integer("accumulation", h.accumulation, 1);
+      v.real("merge_weight", h.merge_weight, 0.0, 1.0);
+      v.real("local_lr", h.local_lr, 0.0, 100.0, false);
+      v.real("local_momentum", h.local_momentum, 0.0, 1.0);
+      v.integer("local_delay", h.local_delay, 1, 4096);
+      v.real("global_lr", h.global_lr, 0.0, 100.0, false);
+      v.real("global_momentum", h.global_momentum, 0.0, 1.0);
+      v.integer("global_delay", h.global_delay, 1, 4096);
+      v.choice("dylu", h.dylu, kOnOff);
+    });
+  } else {
+    v.ignore("halos");
   }
   v.section("inner_optimizer", [&] { inner_optimizer(s, v); });
   v.when_reading([&] { s.inner.total_steps = static_cast<int64_t>(s.algorithm.tau) * s.algorithm.outer_steps; });

@@ -51,12 +51,6 @@ std::vector<std::vector<std::string>> rows(const std::string& metrics) {
   return out;
 }
 
-std::vector<std::string> column(const std::string& metrics, size_t i) {
-  std::vector<std::string> out;
-  const auto r = rows(metrics);
-  for (size_t k = 1; k < r.size(); ++k) out.push_back(i < r[k].size() ? r[k][i] : "");
-  return out;
-}
 
 }  // namespace
 
@@ -72,13 +66,13 @@ TEST(Async, TrainsRecordsStalenessAndIsTheSameAtAnyThreadCount) {
   // trained from and its own.
   EXPECT_DOUBLE_EQ(json_number(a.summary, "max_staleness"), 2);
   EXPECT_GT(json_number(a.summary, "wan_bytes"), 2 * 4.0 * 34688) << "b1 must have sent outer gradients";
-  const auto val = column(a.metrics, 7);
+  const auto val = e2e::csv_column(a.metrics, 7);
   EXPECT_LT(std::stod(val.back()), std::stod(val.front()) - 1.5) << a.metrics;
   EXPECT_EQ(a.metrics, run_tiny("train-2", kAsIf + "--set async.delay=2 --threads 2").metrics);
   // Delayed Nesterov is another update rule than Nesterov on every arrival.
   const auto naive = run_tiny("naive", kAsIf + "--set async.delay=1");
   ASSERT_EQ(naive.rc, 0) << naive.output;
-  EXPECT_NE(column(naive.metrics, 7), val);
+  EXPECT_NE(e2e::csv_column(naive.metrics, 7), val);
 }
 
 TEST(Async, OneReplicaIsDiloco) {
@@ -90,8 +84,8 @@ TEST(Async, OneReplicaIsDiloco) {
   const auto d = run("run " + kScenarios + "tiny-diloco.yaml " + one + " --no-report --out " + dir.string());
   ASSERT_EQ(d.rc, 0) << d.output;
   const auto diloco = slurp(dir / "metrics.csv");
-  EXPECT_EQ(column(a.metrics, 7), column(diloco, 7));
-  EXPECT_EQ(column(a.metrics, 6), column(diloco, 6));
+  EXPECT_EQ(e2e::csv_column(a.metrics, 7), e2e::csv_column(diloco, 7));
+  EXPECT_EQ(e2e::csv_column(a.metrics, 6), e2e::csv_column(diloco, 6));
   EXPECT_DOUBLE_EQ(json_number(a.summary, "max_staleness"), 0);
 }
 

@@ -37,20 +37,6 @@ Outcome run_tiny(const std::string& name, const std::string& sets) {
   return o;
 }
 
-// The val_loss column of the whole-model rows.
-std::vector<std::string> losses(const std::string& metrics) {
-  std::vector<std::string> out;
-  std::istringstream in(metrics);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream row(line);
-    for (std::string c; std::getline(row, c, ',');) cells.push_back(c);
-    out.push_back(cells.at(7));
-  }
-  return out;
-}
 
 // tiny-diloco's model (vocab 256, d 32, 2 blocks, 32 positions): the embeddings and final norm are
 // 256·32 + 32·32 + 2·32 = 9 280 parameters, each block 12·32² + 13·32 = 12 704. Fragment 0 holds
@@ -72,7 +58,7 @@ TEST(Streaming, TrainsSendsOnlyItsFragmentsAndIsTheSameAtAnyThreadCount) {
   EXPECT_DOUBLE_EQ(json_number(a.summary, "peak_upload_bytes"), kFragment0 * 0.53125 / 4);
   // Rows on DiLoCo's inner steps (every round: 20, 40, ...), and the model learns.
   EXPECT_NE(a.metrics.find(",10,all,0,100,"), std::string::npos) << a.metrics;
-  const auto l = losses(a.metrics);
+  const auto l = e2e::csv_column(a.metrics, 7);
   ASSERT_EQ(l.size(), 6u) << a.metrics;
   EXPECT_LT(std::stod(l.back()), std::stod(l.front()) - 1.5) << a.metrics;
   const auto b = run_tiny("train-2", "--set streaming.overlap_steps=2 --set communication.outer_gradient=fp4 --threads 2");
@@ -88,12 +74,12 @@ TEST(Streaming, OneFragmentWithoutOverlapOrMixingIsDiloco) {
   const auto dir = e2e::out_dir("streaming-diloco");
   const auto d = run("run " + kScenarios + "tiny-diloco.yaml --set trace=off --no-report --out " + dir.string());
   ASSERT_EQ(d.rc, 0) << d.output;
-  EXPECT_EQ(losses(s.metrics), losses(slurp(dir / "metrics.csv")));
+  EXPECT_EQ(e2e::csv_column(s.metrics, 7), e2e::csv_column(slurp(dir / "metrics.csv"), 7));
   EXPECT_DOUBLE_EQ(json_number(s.summary, "wan_bytes"), json_number(slurp(dir / "summary.json"), "wan_bytes"));
   // Mixing half of the replica's own value back in is another algorithm.
   const auto mixed = run_tiny("as-diloco-mixed", "--set streaming.fragments=1 --set streaming.mix=0.5 --set trace=off");
   ASSERT_EQ(mixed.rc, 0) << mixed.output;
-  EXPECT_NE(losses(mixed.metrics), losses(s.metrics));
+  EXPECT_NE(e2e::csv_column(mixed.metrics, 7), e2e::csv_column(s.metrics, 7));
 }
 
 TEST(Streaming, TheTraceShowsTheFragmentsTravellingWhileTheNextStepsCompute) {
@@ -136,11 +122,11 @@ TEST(Streaming, PreemptionsCostTheLostReplicaItsOwnParametersNotTheRun) {
   ASSERT_EQ(a.rc, 0) << a.output;
   EXPECT_GT(json_number(a.summary, "reexecutions"), 0.0) << a.summary;
   EXPECT_GT(json_number(a.summary, "lost_compute_s"), 0.0) << a.summary;
-  const auto l = losses(a.metrics);
+  const auto l = e2e::csv_column(a.metrics, 7);
   EXPECT_LT(std::stod(l.back()), std::stod(l.front()) - 1.0) << a.metrics;
   const auto calm = run_tiny("calm", as_if);
   ASSERT_EQ(calm.rc, 0) << calm.output;
-  EXPECT_NE(losses(calm.metrics), l);  // the restart from the global fragments changes the model
+  EXPECT_NE(e2e::csv_column(calm.metrics, 7), l);  // the restart from the global fragments changes the model
   EXPECT_GT(json_number(a.summary, "simulated_wall_clock_s"), json_number(calm.summary, "simulated_wall_clock_s"));
   EXPECT_EQ(a.metrics, run_tiny("preempted-2", as_if + outage + "--threads 2").metrics);
   // The WAN cut from 25 s to 45 s (tests/platforms/wan-1gbps-cut.xml): uploads and downloads wait

@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,21 @@ inline std::string csv_time(double seconds) {
 
 // A fresh temporary directory for one test's run; the process id keeps concurrent suites (two
 // checkouts tested at once) out of each other's way.
+// Cell i of every row of a CSV text but the header (empty where a row is shorter).
+inline std::vector<std::string> csv_column(const std::string& csv, size_t i) {
+  std::vector<std::string> out;
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string c; std::getline(row, c, ',');) cells.push_back(c);
+    out.push_back(i < cells.size() ? cells[i] : "");
+  }
+  return out;
+}
+
 inline std::filesystem::path out_dir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + std::to_string(getpid()) + "-" + name);
   std::filesystem::remove_all(dir);

@@ -159,3 +159,19 @@ TEST(PathStructure, NoLevelsIsTheWholeModelAsOneModule) {
   const auto params = init_params(kModel, 3);
   EXPECT_EQ(layout.extract(params, 0), params);
 }
+
+TEST(ModuleStore, MixInIsHalosMerge) {
+  dipaco::engine::ModelConfig m;
+  m.vocab = 16;
+  m.d_model = 8;
+  m.heads = 2;
+  m.blocks = 1;
+  m.seq_len = 8;
+  const dipaco::engine::PathLayout layout(m, {{}, true});
+  dipaco::engine::ParamVector init(static_cast<size_t>(layout.path_params()), 1.0f);
+  dipaco::engine::ModuleStore store(layout, init, {});
+  const dipaco::engine::ParamVector global(init.size(), 5.0f);
+  store.mix_in(0, global, 0.25);  // 0.75 · 1 + 0.25 · 5
+  for (float v : store.module(0)) ASSERT_FLOAT_EQ(v, 2.0f);
+  EXPECT_THROW(store.mix_in(0, dipaco::engine::ParamVector(3, 0.0f), 0.5), std::invalid_argument);
+}

@@ -177,6 +177,10 @@ TEST(Policy, AsyncDilocoAppliesOnArrivalWithDilocosReplicas) {
   EXPECT_TRUE(p.whole_model_rows);
   EXPECT_EQ(p.seed_base, 1000u);  // DiLoCo's: one replica is DiLoCo
   EXPECT_FALSE(p.local_replicas);
+  EXPECT_FALSE(p.hierarchical);
+  const auto halos = policy_for(scenario(Algorithm::Halos));
+  EXPECT_EQ(halos.exchange, AlgorithmPolicy::Exchange::Async);
+  EXPECT_TRUE(halos.hierarchical);
 }
 
 TEST(Policy, DynamicLocalUpdatesScaleHWithTheHostsSpeed) {
