@@ -53,6 +53,11 @@ SETTINGS_TRIED = [
     "platforms/heterogeneous.xml (workers on an H100-, two A100- (one a straggler) and a V100-like host, outer on "
     "another H100), Delayed Nesterov with N = 4 and DyLU against synchronous DiLoCo, same tau = 25 and 32 outer "
     "updates: final perplexity equivalent within +-2 % (T25), simulated wall clock lower (T26).",
+    "2026-11-30, v5 (issue 19; chosen before any verdict): T27-T28, HALoS with its own example settings "
+    "(scenarios/README.md halos: defaults, DyLU) against synchronous DiLoCo on platforms/halos-4x4.xml (HALoS's "
+    "environment, 16 workers, outer on a4), H = 8 (HALoS's), 16 x 16 = 256 worker outer gradients, the v1 model "
+    "and warm start: final perplexity equivalent within +-2 % (T27), simulated wall clock lower (T28). Equal "
+    "updates, not HALoS's time-to-target: the suite compares final values.",
 ]
 
 # Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
@@ -92,6 +97,9 @@ SYNC = "algorithm.name=sync"
 H40 = ["algorithm.tau=40", "algorithm.outer_steps=5", "algorithm.eval_every=5"]
 HETERO = ["platform=../../platforms/heterogeneous.xml", "placement.outer=h100-0", "placement.workers=[h100-1, a100-1, a100-3, v100-1]"]
 DN_DYLU = ["algorithm.name=async-diloco", "async.delay=4", "async.dylu=on"]
+ON_HALOS = ["platform=../../platforms/halos-4x4.xml", "placement.outer=a4",
+            "placement.workers=[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]",
+            "algorithm.tau=8", "algorithm.outer_steps=16", "algorithm.eval_every=16"]
 STREAMING = ["algorithm.name=streaming-diloco", "streaming.fragments=2"] + H40
 # The sync baseline's interval is τ steps like DiLoCo's: the same 200 steps in 8 intervals.
 
@@ -222,6 +230,15 @@ TRENDS = [
      "arms": {"DN+DyLU": arm(DILOCO, *HETERO, *DN_DYLU, metric="simulated_wall_clock_s"),
               "sync DiLoCo": arm(DILOCO, *HETERO, metric="simulated_wall_clock_s")},
      "relation": ("less", "DN+DyLU", "sync DiLoCo")},
+    {"id": "T27", "title": "HALoS reaches synchronous DiLoCo's quality at equal updates (HALoS's platform)",
+     "paper": "HALoS matches or exceeds fully synchronous quality (Kim et al., 2025)",
+     "arms": {"HALoS": arm(DILOCO, *ON_HALOS, "algorithm.name=halos"), "sync DiLoCo": arm(DILOCO, *ON_HALOS)},
+     "relation": ("equivalent", "HALoS", "sync DiLoCo", 0.02)},
+    {"id": "T28", "title": "HALoS finishes the same updates sooner than synchronous DiLoCo (HALoS's platform, timing)",
+     "paper": "up to 7.5x faster convergence than synchronous baselines (Kim et al., 2025)",
+     "arms": {"HALoS": arm(DILOCO, *ON_HALOS, "algorithm.name=halos", metric="simulated_wall_clock_s"),
+              "sync DiLoCo": arm(DILOCO, *ON_HALOS, metric="simulated_wall_clock_s")},
+     "relation": ("less", "HALoS", "sync DiLoCo")},
 ]
 
 # The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.
