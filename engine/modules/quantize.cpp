@@ -79,6 +79,13 @@ void blockwise(float* v, size_t n, size_t block, Scale scale_of, Round round) {
 
 void quantize(ParamVector& v, GradientFormat f) { quantize(v.data(), v.size(), f); }
 
+ParamVector outer_gradient_as_sent(const ParamVector& from, const ParamVector& to, GradientFormat f) {
+  ParamVector delta = from;
+  for (size_t i = 0; i < delta.size(); ++i) delta[i] -= to[i];
+  quantize(delta, f);
+  return delta;
+}
+
 void quantize(float* v, size_t n, GradientFormat f) {
   switch (f) {
     case GradientFormat::Fp32: return;

@@ -26,6 +26,8 @@ const char* to_string(GradientFormat f);
 // Rounds `v` in place to the values the format can send (encode, then decode).
 void quantize(ParamVector& v, GradientFormat f);
 void quantize(float* v, size_t n, GradientFormat f);
+// The outer gradient from − to as a receiver decodes it after it was sent in format f.
+ParamVector outer_gradient_as_sent(const ParamVector& from, const ParamVector& to, GradientFormat f);
 
 // One value to the nearest value of a small float with `mantissa_bits`, smallest normal exponent
 // `min_exponent` (below it: subnormals) and largest magnitude `max` (saturating); ties to even.

@@ -22,9 +22,8 @@ engine::ParamVector Executor::as_received(engine::ParamVector version) const {
   const auto format = ctx_.scenario.communication.outer_gradient;
   if (format == engine::GradientFormat::Fp32) return version;
   const auto& theta = state_.store->module(module_);
-  for (size_t i = 0; i < version.size(); ++i) version[i] = theta[i] - version[i];
-  engine::quantize(version, format);
-  for (size_t i = 0; i < version.size(); ++i) version[i] = theta[i] - version[i];
+  const auto delta = engine::outer_gradient_as_sent(theta, version, format);
+  for (size_t i = 0; i < version.size(); ++i) version[i] = theta[i] - delta[i];
   return version;
 }
 

@@ -40,10 +40,8 @@ void global_round(RunContext& ctx, RunState& state, int region, std::shared_ptr<
       if (up.front().failed()) throw simgrid::NetworkFailureException(XBT_THROW_POINT, up.front().why());  // given up
       auto& as = state.async;
       std::shared_ptr<const engine::ParamVector> theta;
-      if (ctx.training) {
-        engine::ParamVector delta = *gained;
-        engine::quantize(delta, ctx.scenario.communication.outer_gradient);
-        state.store->apply_outer_gradient(0, delta, ctx.scenario.halos.global_delay);
+      if (ctx.training) {  // `gained` is already as the global server decodes it
+        state.store->apply_outer_gradient(0, *gained, ctx.scenario.halos.global_delay);
         theta = std::make_shared<const engine::ParamVector>(state.store->module(0));
       }
       ++as.global_merges;
@@ -89,10 +87,7 @@ void Executor::run_async() {
     if (ctx_.training) {
       // Δ = θ_from − θ_replica, sent in communication.outer_gradient; applied to θ as it is now.
       const auto& r = result->second.job.get();
-      engine::ParamVector delta = *result->second.base;
-      for (size_t i = 0; i < delta.size(); ++i) delta[i] -= r.params[i];
-      engine::quantize(delta, s.communication.outer_gradient);
-      store->apply_outer_gradient(0, delta, delay);
+      store->apply_outer_gradient(0, engine::outer_gradient_as_sent(*result->second.base, r.params, s.communication.outer_gradient), delay);
       const double w = state_.tasks[static_cast<size_t>(msg->task)].weight;
       as.row_loss += w * r.mean_loss;
       as.row_weight += w;
@@ -111,10 +106,8 @@ void Executor::run_async() {
     if (halos && latest.version == region->merged_version + s.halos.accumulation) {
       std::shared_ptr<const engine::ParamVector> gained;  // what it gained since its last merge
       if (ctx_.training) {
-        auto g = *region->merged;
-        const auto& now = *latest.theta;
-        for (size_t i = 0; i < g.size(); ++i) g[i] -= now[i];
-        gained = std::make_shared<const engine::ParamVector>(std::move(g));
+        gained = std::make_shared<const engine::ParamVector>(
+            engine::outer_gradient_as_sent(*region->merged, *latest.theta, s.communication.outer_gradient));
       }
       global_round(ctx_, state_, module_, std::move(gained));
     }

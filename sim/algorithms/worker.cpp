@@ -150,7 +150,7 @@ FailureCause Worker::run_task(const Assignment& a) {
   // A replica's own parameters died with its worker: an attempt trained from them is not this one's.
   if (local && attempted.from_local && !holds && resume_from == 0) attempted = RunState::Attempted{};
   if (ctx_.training && !attempted.job.valid() && local) {
-    attempted.job = submit_streaming(a, holds, versions);
+    attempted.job = submit_streaming(a, holds, head, versions);
     attempted.from_local = holds && a.phase > 1;
   } else if (ctx_.training && !attempted.job.valid()) {
     engine::AdamState opt;
@@ -346,14 +346,12 @@ FailureCause Worker::run_rank(const Assignment& a) {
   return FailureCause::None;
 }
 
-std::shared_future<engine::TrainResult> Worker::submit_streaming(const Assignment& a, bool holds,
+std::shared_future<engine::TrainResult> Worker::submit_streaming(const Assignment& a, bool holds, int head,
                                                                  const std::vector<std::shared_ptr<const engine::ParamVector>>& versions) {
   const auto& s = ctx_.scenario;
   const auto& st = state_.structure;
   const auto& task = state_.tasks[static_cast<size_t>(a.task)];
   const int tau = phase_steps(s);
-  const bool headed = head_.task == a.task && head_.phase == a.phase && head_.incarnation == state_.incarnation[static_cast<size_t>(worker_)];
-  const int head = headed ? s.streaming.overlap_steps : 0;
   const uint64_t seed = engine::mix_seed(s.seed, state_.policy.seed_base + static_cast<uint64_t>(a.task));
   if (!holds || a.phase == 1) {  // the global fragments, fresh moments
     std::vector<std::shared_ptr<const engine::ParamVector>> segments;
@@ -363,7 +361,7 @@ std::shared_future<engine::TrainResult> Worker::submit_streaming(const Assignmen
   }
   // The replica's own state after its last phase (or after this phase's head), with the fragment
   // the last phase synchronised mixed in: θ ← mix·θ_local + (1 − mix)·θ_global.
-  const auto& own = headed ? head_.job.get() : state_.own_params.at({a.task, a.phase - 1}).get();
+  const auto& own = head > 0 ? head_.job.get() : state_.own_params.at({a.task, a.phase - 1}).get();
   engine::ParamVector params = own.params;
   const float keep = static_cast<float>(s.streaming.mix);
   for (int m : st.modules_of(task.path)) {

@@ -31,7 +31,8 @@ class Worker {
   void restore_ring_checkpoint(int rank);
   // Streaming DiLoCo: the real training of a task, from the replica's own parameters with the
   // fragment the last phase synchronised mixed in (or from the global fragments after a death).
-  std::shared_future<engine::TrainResult> submit_streaming(const Assignment& a, bool holds,
+  // `head`: the steps of this phase already run (overlap), from head_.
+  std::shared_future<engine::TrainResult> submit_streaming(const Assignment& a, bool holds, int head,
                                                            const std::vector<std::shared_ptr<const engine::ParamVector>>& versions);
   // Streaming DiLoCo with overlap: the first streaming.overlap_steps steps of the replica's next
   // phase, run while its uploads and the outer step travel. Lost with the worker.

@@ -40,6 +40,9 @@ const Names<PhasePolicy>& phase_policy_names() {
 
 namespace {
 
+// Asynchronous DiLoCo and HALoS: no phases, no checkpoints or drops yet.
+bool asynchronous(const Scenario& s) { return s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos; }
+
 const Names<bool> kOnOff{{"on", true}, {"off", false}, {"true", true}, {"false", false}};
 
 void network(Scenario& s, KeyVisitor& v) {
@@ -205,7 +208,7 @@ void dipaco(Scenario& s, KeyVisitor& v) {
   v.real("relabel_margin", d.relabel_margin, 0.0, 10.0);
   v.real("early_stopping_fraction", d.early_stopping_fraction, 0.0, 0.5);
   v.choice("phase_policy", d.phase_policy, phase_policy_names());
-  v.require(!((s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos) && d.phase_policy != PhasePolicy::WaitAll),
+  v.require(!(asynchronous(s) && d.phase_policy != PhasePolicy::WaitAll),
             "phase_policy", std::string(to_string(s.algorithm.name)) + " has no phases to close: each outer gradient is applied as it arrives; use wait_all");
   v.when_reading([&] { d.quorum = d.phase_policy == PhasePolicy::Quorum ? 0.75 : 1.0; });
   v.real("quorum", d.quorum, 0.0, 1.0, false);
@@ -279,7 +282,7 @@ void failures(Scenario& s, KeyVisitor& v) {
   v.require(!(f.drop_probability > 0 && sync), "drop_probability",
             "drops lose outer gradients, which sync does not have; set it to 0 or use diloco or dipaco");
   v.require(!(f.executors_fail && sync), "executors_fail", "sync has no executors; set it to false");
-  const bool async = s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos;
+  const bool async = asynchronous(s);
   const std::string name = to_string(s.algorithm.name);
   v.require(!(f.drop_probability > 0 && async), "drop_probability", name + " does not drop outer gradients yet; set it to 0");
   v.require(!(f.executors_fail && async), "executors_fail", name + "'s parameter servers do not fail yet; set it to false");
@@ -294,7 +297,7 @@ void checkpoints(Scenario& s, KeyVisitor& v) {
   v.require(!on || !c.storage.empty(), "storage", "is required when checkpoints are on (the host that stores them)");
   v.require(!(s.algorithm.name == Algorithm::Sync && c.module_every_phases > 0), "module_every_phases",
             "sync has no executors: its checkpoint is the whole training state, every checkpoints.inner_every_steps steps; set that instead");
-  v.require(!((s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos) && on),
+  v.require(!(asynchronous(s) && on),
             c.module_every_phases > 0 ? "module_every_phases" : "inner_every_steps",
             std::string(to_string(s.algorithm.name)) + " has no checkpoints yet: a lost replica starts again from its server's θ; set it to 0");
   v.require(!s.failures.executors_fail || c.module_every_phases > 0, "module_every_phases",
