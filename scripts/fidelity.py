@@ -58,6 +58,15 @@ SETTINGS_TRIED = [
     "environment, 16 workers, outer on a4), H = 8 (HALoS's), 16 x 16 = 256 worker outer gradients, the v1 model "
     "and warm start: final perplexity equivalent within +-2 % (T27), simulated wall clock lower (T28). Equal "
     "updates, not HALoS's time-to-target: the suite compares final values.",
+    "2026-11-30, v6 (issue 19; chosen before any Decoupled DiLoCo run and before reading T29-T33; T25 and T27 were "
+    "known: DN+DyLU and HALoS end above synchronous DiLoCo at equal updates): time to a target. The target is the "
+    "synchronous arm's mean final perplexity; an arm reaches it at the first evaluated row at or below it, and the "
+    "relation compares that time with the synchronous arm's whole run, per seed (never reached: contradicted on every "
+    "seed, inconclusive on some). T29-T31: Decoupled DiLoCo on the heterogeneous platform, H = 40 x 5 rounds (tau 25 "
+    "does not split into 2 fragments), F = 2, quorum 0.5 (2 of 4 learners), grace 0, mix 0.5, against synchronous "
+    "DiLoCo at H = 40: final perplexity equivalent within +-2 % (T29), simulated wall clock lower (T30), target "
+    "sooner (T31). T32: DN+DyLU given 4x the updates (32 rounds' worth) against T25's synchronous arm; T33: HALoS "
+    "given 4x the updates (64 rounds' worth) against T27's synchronous arm: each reaches the target sooner.",
 ]
 
 # Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
@@ -101,6 +110,9 @@ ON_HALOS = ["platform=../../platforms/halos-4x4.xml", "placement.outer=a4",
             "placement.workers=[a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3]",
             "algorithm.tau=8", "algorithm.outer_steps=16", "algorithm.eval_every=16"]
 STREAMING = ["algorithm.name=streaming-diloco", "streaming.fragments=2"] + H40
+DECOUPLED = ["algorithm.name=decoupled-diloco", "decoupled.fragments=2", "decoupled.quorum=0.5", "decoupled.grace_s=0",
+             "decoupled.mix=0.5"] + H40 + ["algorithm.eval_every=1"]
+CURVE = "metrics.csv"  # an arm whose value is its run's curve of validation perplexity against time
 # The sync baseline's interval is τ steps like DiLoCo's: the same 200 steps in 8 intervals.
 
 TRENDS = [
@@ -239,6 +251,33 @@ TRENDS = [
      "arms": {"HALoS": arm(DILOCO, *ON_HALOS, "algorithm.name=halos", metric="simulated_wall_clock_s"),
               "sync DiLoCo": arm(DILOCO, *ON_HALOS, metric="simulated_wall_clock_s")},
      "relation": ("less", "HALoS", "sync DiLoCo")},
+    {"id": "T29", "title": "Decoupled DiLoCo reaches synchronous DiLoCo's quality at equal inner steps (heterogeneous platform)",
+     "paper": "competitive model quality with zero global downtime (Douillard et al., 2026)",
+     "arms": {"Decoupled": arm(DILOCO, *HETERO, *DECOUPLED), "sync DiLoCo H=40": arm(DILOCO, *HETERO, *H40)},
+     "relation": ("equivalent", "Decoupled", "sync DiLoCo H=40", 0.02)},
+    {"id": "T30", "title": "Decoupled DiLoCo finishes the same inner steps sooner (heterogeneous platform, timing)",
+     "paper": "learners never wait for failed or straggling ones (Douillard et al., 2026)",
+     "arms": {"Decoupled": arm(DILOCO, *HETERO, *DECOUPLED, metric="simulated_wall_clock_s"),
+              "sync DiLoCo H=40": arm(DILOCO, *HETERO, *H40, metric="simulated_wall_clock_s")},
+     "relation": ("less", "Decoupled", "sync DiLoCo H=40")},
+    {"id": "T31", "title": "Decoupled DiLoCo reaches synchronous DiLoCo's final perplexity sooner (heterogeneous platform)",
+     "paper": "higher goodput at equal quality (Douillard et al., 2026)",
+     "arms": {"Decoupled": arm(DILOCO, *HETERO, *DECOUPLED, metric=CURVE), "sync DiLoCo H=40": arm(DILOCO, *HETERO, *H40),
+              "sync DiLoCo H=40 time": arm(DILOCO, *HETERO, *H40, metric="simulated_wall_clock_s")},
+     "relation": ("sooner_to_target", "Decoupled", "sync DiLoCo H=40", "sync DiLoCo H=40 time")},
+    {"id": "T32", "title": "DN + DyLU, run 4x as long, reach synchronous DiLoCo's final perplexity sooner (heterogeneous platform)",
+     "paper": "asynchronous DiLoCo with DN + DyLU converges faster in wall clock on heterogeneous workers (Liu et al., 2024)",
+     "arms": {"DN+DyLU 4x": arm(DILOCO, *HETERO, *DN_DYLU, "algorithm.outer_steps=32", "algorithm.eval_every=1", metric=CURVE),
+              "sync DiLoCo": arm(DILOCO, *HETERO),
+              "sync DiLoCo time": arm(DILOCO, *HETERO, metric="simulated_wall_clock_s")},
+     "relation": ("sooner_to_target", "DN+DyLU 4x", "sync DiLoCo", "sync DiLoCo time")},
+    {"id": "T33", "title": "HALoS, run 4x as long, reaches synchronous DiLoCo's final perplexity sooner (HALoS's platform)",
+     "paper": "up to 7.5x faster convergence to a target loss than synchronous baselines (Kim et al., 2025)",
+     "arms": {"HALoS 4x": arm(DILOCO, *ON_HALOS, "algorithm.name=halos", "algorithm.outer_steps=64", "algorithm.eval_every=4",
+                              metric=CURVE),
+              "sync DiLoCo": arm(DILOCO, *ON_HALOS),
+              "sync DiLoCo time": arm(DILOCO, *ON_HALOS, metric="simulated_wall_clock_s")},
+     "relation": ("sooner_to_target", "HALoS 4x", "sync DiLoCo", "sync DiLoCo time")},
 ]
 
 # The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.
@@ -292,9 +331,23 @@ def run_one(binary, key, seed, directory):
     return directory, time.time() - start, False
 
 
+def time_to(directory, target):
+    """Simulated time of the run's first evaluated row at or below `target` perplexity (inf: none)."""
+    with open(os.path.join(directory, "metrics.csv")) as f:
+        header = f.readline().strip().split(",")
+        time_col, ppl_col = header.index("sim_time_s"), header.index("val_perplexity")
+        for line in f:
+            cells = line.strip().split(",")
+            if cells[ppl_col] and float(cells[ppl_col]) <= target:
+                return float(cells[time_col])
+    return math.inf
+
+
 def metric_of(directory, metric):
     if not os.path.exists(os.path.join(directory, "summary.json")):
         return math.nan  # the run failed
+    if metric == CURVE:
+        return directory  # judged against a target that other arms set (judge: sooner_to_target)
     with open(os.path.join(directory, "summary.json")) as f:
         value = json.load(f).get(metric)
     return float(value) if isinstance(value, (int, float)) else math.nan
@@ -355,6 +408,24 @@ def judge(trend, values):
         else:
             v = "inconclusive"
         lines.append("%s / %s − 1 = %+.2f %% ± %.2f %% (equivalent within ±%g %%): %s" % (a, b, 100 * mean, 100 * ci, 100 * margin, v))
+        verdicts.append(v)
+    elif kind == "sooner_to_target":
+        _, a, b, b_time = trend["relation"]
+        _, target, _ = summary([x for x in values[b] if not math.isnan(x)])
+        runs = [d for d in values[a] if isinstance(d, str)]
+        times = [time_to(d, target) for d in runs]
+        values[a] = times  # what the report shows for this arm: its time to the target
+        reached = [t for t in times if not math.isinf(t)]
+        if len(runs) < 2:
+            v, text = "inconclusive", "too few runs"
+        elif not reached:
+            v, text = "contradicted", "never reached within its budget on any of %d seeds" % len(runs)
+        elif len(reached) < len(runs):
+            v, text = "inconclusive", "reached on %d of %d seeds" % (len(reached), len(runs))
+        else:
+            v, mean, ci = side(paired({a: times, b_time: values[b_time]}, a, b_time, rel))
+            text = "time to target / %s − 1 = %+.2f %% ± %.2f %%" % (b_time, 100 * mean, 100 * ci)
+        lines.append("target: perplexity %.2f (%s's mean final); %s: %s" % (target, b, text, v))
         verdicts.append(v)
     elif kind == "diminishing":
         k = trend["relation"][1]  # gain(k0 -> k1) > gain(k2 -> k3), gains relative per seed
@@ -488,8 +559,14 @@ def main():
             print("- not run (missing): %s\n" % os.path.relpath(d, args.out), file=out)
     print("| trend | paper | ours (mean ± 95 % CI) | relation | verdict |\n|---|---|---|---|---|", file=out)
     for t, values, verdict, lines in rows:
-        ours = "<br>".join("%s: %.2f ± %.2f" % ((name,) + summary([x for x in v if not math.isnan(x)])[1:])
-                           for name, v in values.items())
+        def shown(name, v):
+            finite = [x for x in v if not (math.isnan(x) or math.isinf(x))]
+            if t["arms"][name]["metric"] == CURVE:  # times to the target
+                if not finite:
+                    return "%s: target not reached" % name
+                return "%s: target at %.0f ± %.0f s (%d of %d seeds)" % ((name,) + summary(finite)[1:] + (len(finite), len(v)))
+            return "%s: %.2f ± %.2f" % ((name,) + summary(finite)[1:])
+        ours = "<br>".join(shown(name, v) for name, v in values.items())
         print("| %s %s | %s | %s | %s | **%s** |" % (t["id"], t["title"], t["paper"], ours, "<br>".join(lines), verdict), file=out)
     print("\n## Settings tried\n", file=out)
     for s in SETTINGS_TRIED:

@@ -32,6 +32,15 @@ AlgorithmPolicy policy_for(const Scenario& s) {
     p.weighted_train_loss = true;
     p.exchange = AlgorithmPolicy::Exchange::Async;
     p.hierarchical = s.algorithm.name == Algorithm::Halos;
+  } else if (s.algorithm.name == Algorithm::DecoupledDiloco) {
+    // DiLoCo's replicas as independent learners, each on its shard, with a synchroniser on the
+    // outer host instead of a barrier.
+    p.static_assignment = true;
+    p.whole_model_rows = true;
+    p.seed_base = 1000;
+    p.weighted_train_loss = true;
+    p.exchange = AlgorithmPolicy::Exchange::Async;
+    p.decoupled = true;
   } else if (s.algorithm.name == Algorithm::Sync) {
     // Synchronous DP: k fixed ranks that start together with the same model and all-reduce their
     // gradients every step. Rank 0 owns the real training (one k-fold batch per step equals the
@@ -45,30 +54,47 @@ AlgorithmPolicy policy_for(const Scenario& s) {
   return p;
 }
 
+int fragments(const Scenario& s) {
+  if (s.algorithm.name == Algorithm::StreamingDiloco) return s.streaming.fragments;
+  if (s.algorithm.name == Algorithm::DecoupledDiloco) return s.decoupled.fragments;
+  return 1;
+}
+
 namespace {
-bool streaming(const Scenario& s) { return s.algorithm.name == Algorithm::StreamingDiloco; }
+bool fragmented(const Scenario& s) {
+  return s.algorithm.name == Algorithm::StreamingDiloco || s.algorithm.name == Algorithm::DecoupledDiloco;
+}
 }  // namespace
 
-int phase_count(const Scenario& s) { return s.algorithm.outer_steps * (streaming(s) ? s.streaming.fragments : 1); }
+int phase_count(const Scenario& s) { return s.algorithm.outer_steps * fragments(s); }
 
-int phase_steps(const Scenario& s) { return s.algorithm.tau / (streaming(s) ? s.streaming.fragments : 1); }
+int phase_steps(const Scenario& s) { return s.algorithm.tau / fragments(s); }
 
 int fragment_of_segment(int segment, int fragments) { return segment == 0 ? 0 : (segment - 1) % fragments; }
 
-int synced_fragment(const Scenario& s, int phase) { return streaming(s) ? (phase - 1) % s.streaming.fragments : -1; }
+int synced_fragment(const Scenario& s, int phase) { return fragmented(s) ? (phase - 1) % fragments(s) : -1; }
 
 bool segment_syncs(const Scenario& s, int segment, int phase) {
-  return !streaming(s) || fragment_of_segment(segment, s.streaming.fragments) == synced_fragment(s, phase);
+  return !fragmented(s) || fragment_of_segment(segment, fragments(s)) == synced_fragment(s, phase);
 }
 
 bool records_row(const Scenario& s, int phase) {
-  const int round = s.algorithm.eval_every * (streaming(s) ? s.streaming.fragments : 1);
+  const int round = s.algorithm.eval_every * fragments(s);
   return phase % round == 0 || phase == phase_count(s);
 }
 
 int dylu_steps(int tau, double speed, double fastest) {
   if (!(fastest > 0) || !(speed > 0)) return 1;
   return std::max(1, static_cast<int>(std::lround(tau * std::min(1.0, speed / fastest))));
+}
+
+size_t decoupled_quorum(double quorum, size_t learners) {
+  return std::max<size_t>(1, static_cast<size_t>(std::ceil(quorum * static_cast<double>(learners) - 1e-9)));
+}
+
+bool decoupled_merge_due(size_t pending, size_t quorum, size_t learners, double now, double quorum_since, double grace_s) {
+  // (A nanosecond's slack: a timed wait wakes at now + (deadline − now), which rounds.)
+  return pending >= quorum && (pending >= learners || now >= quorum_since + grace_s - 1e-9);
 }
 
 std::optional<int64_t> primary_pick(std::optional<int64_t> first_home, std::optional<int64_t> first_queued) {

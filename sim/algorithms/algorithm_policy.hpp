@@ -44,6 +44,9 @@ struct AlgorithmPolicy {
   // HALoS (Exchange::Async): a parameter server per datacentre applies its workers' outer
   // gradients and merges periodically with a global one (sim/algorithms/executor_async.cpp).
   bool hierarchical = false;
+  // Decoupled DiLoCo (Exchange::Async): learners train on without waiting and send one fragment per
+  // phase to a synchroniser that merges on a quorum (sim/algorithms/executor_decoupled.cpp).
+  bool decoupled = false;
 };
 
 AlgorithmPolicy policy_for(const Scenario& s);
@@ -59,6 +62,9 @@ int phase_steps(const Scenario& s);
 int fragment_of_segment(int segment, int fragments);
 int synced_fragment(const Scenario& s, int phase);
 bool segment_syncs(const Scenario& s, int segment, int phase);
+// Streaming and Decoupled DiLoCo's fragment count (streaming.fragments, decoupled.fragments); 1 for
+// every other algorithm.
+int fragments(const Scenario& s);
 // Whether `phase` records a metrics row: every algorithm.eval_every rounds (Streaming DiLoCo: rounds
 // of F phases, so that rows fall on the same inner steps as DiLoCo's) and the last phase.
 bool records_row(const Scenario& s, int phase);
@@ -66,6 +72,13 @@ bool records_row(const Scenario& s, int phase);
 // Asynchronous DiLoCo's dynamic local updates (async.dylu): a replica's inner steps per round in
 // proportion to its host's speed now, the fastest replica taking τ; at least 1.
 int dylu_steps(int tau, double speed, double fastest);
+
+// Decoupled DiLoCo's synchroniser (sim/scenario/scenario.hpp: DecoupledSpec). The learners a merge
+// needs: ⌈quorum · learners⌉, at least 1. A fragment with `pending` learners' outer gradients is
+// merged once the quorum is there and either every learner is, or the grace window that opened
+// when the quorum was reached (at `quorum_since`) has passed.
+size_t decoupled_quorum(double quorum, size_t learners);
+bool decoupled_merge_due(size_t pending, size_t quorum, size_t learners, double now, double quorum_since, double grace_s);
 
 // Assignment. A primary worker takes the first queued task whose home it is (`first_home`), else
 // the first queued task (`first_queued`: work stealing); nothing when the queue is empty.

@@ -165,10 +165,12 @@ void whole_model_replicas(const Scenario& s, RunContext& ctx, RunState& state, c
 void setup_diloco(const Scenario& s, RunContext& ctx, RunState& state, const std::vector<s4u::Host*>& hosts) {
   // One module, the whole model, trained by k replicas: one task per placement.workers host, on
   // that worker's shard (data.sharding), its modules sent with the task from the outer host, where
-  // the scheduler and the outer optimiser (the module's executor) run. Streaming DiLoCo: the same,
-  // with one module per block (and one for the embeddings), so that a fragment is a set of modules.
+  // the scheduler and the outer optimiser (the module's executor) run. Streaming and Decoupled
+  // DiLoCo: the same, with one module per block (and one for the embeddings), so that a fragment is
+  // a set of modules.
   engine::PathStructure structure{{}, true};
-  if (s.algorithm.name == Algorithm::StreamingDiloco) structure.levels.assign(static_cast<size_t>(s.model.blocks), {1, 1, false});
+  if (s.algorithm.name == Algorithm::StreamingDiloco || s.algorithm.name == Algorithm::DecoupledDiloco)
+    structure.levels.assign(static_cast<size_t>(s.model.blocks), {1, 1, false});
   whole_model_replicas(s, ctx, state, hosts, std::move(structure));
   int64_t sequences = 0;
   for (const auto& t : state.tasks) sequences += t.shard ? static_cast<int64_t>(t.shard->size()) : 0;
@@ -182,11 +184,36 @@ void setup_diloco(const Scenario& s, RunContext& ctx, RunState& state, const std
   if (state.policy.exchange != AlgorithmPolicy::Exchange::Async) return;
   auto& as = state.async;  // every replica starts from version 0
   const size_t k = state.tasks.size();
-  as.total = static_cast<int64_t>(k) * s.algorithm.outer_steps;
-  if (state.store) as.latest.theta = std::make_shared<const engine::ParamVector>(state.store->module(0));
+  as.total = static_cast<int64_t>(k) * s.algorithm.outer_steps * fragments(s);
+  if (state.store)  // (Decoupled DiLoCo's model is one module per block)
+    as.latest.theta = std::make_shared<const engine::ParamVector>(state.policy.decoupled ? state.store->compose(0) : state.store->module(0));
   as.held.assign(k, as.latest);
   as.steps.assign(k, 0);
   as.moments.assign(k, {});
+  if (state.policy.decoupled) {
+    // Decoupled DiLoCo: Streaming DiLoCo's fragments, each a set of modules; one synchroniser (the
+    // executor of module 0) for all of them.
+    const auto F = static_cast<size_t>(fragments(s));
+    auto& dc = state.decoupled;
+    dc.fragment_modules.assign(F, {});
+    dc.fragment_bytes.assign(F, 0.0);
+    for (int m = 0; m < state.structure.module_count(); ++m) {
+      const auto p = static_cast<size_t>(fragment_of_segment(state.structure.segment_of_module(m), fragments(s)));
+      dc.fragment_modules[p].push_back(m);
+      dc.fragment_bytes[p] += state.module_bytes[static_cast<size_t>(m)];
+    }
+    dc.version.assign(F, 0);
+    dc.pending.assign(F, {});
+    dc.quorum_since.assign(F, -1.0);
+    dc.anchors.assign(k, std::vector<RunState::Decoupled::Anchor>(F, {0, as.latest.theta}));
+    dc.since_sent.assign(k, std::vector<int>(F, 0));
+    dc.dispatched.assign(k, std::vector<int64_t>(F, 0));
+    dc.delivered.assign(k, {});
+    dc.phases.assign(k, 0);
+    dc.merged_in_flight.assign(k, std::vector<RunState::Decoupled::Merged>(F));
+    state.executor_hosts.resize(1);
+    return;
+  }
   if (!state.policy.hierarchical) return;
   // HALoS: a local parameter server per datacentre of workers, on its first worker's host; the
   // global one is `store`, on placement.outer. Learning rates are per arrival: Delayed Nesterov
@@ -262,7 +289,7 @@ void index_modules(const RunContext& ctx, RunState& state) {
   // Streaming DiLoCo's fragments weigh what they would in the as-if model (CostModel::block_share):
   // in the small trained model the embeddings are most of the parameters. DiPaCo's modules keep the
   // trained model's proportions, with which its figures were measured.
-  const bool as_if_blocks = state.policy.local_replicas && ctx.cost.block_share > 0;
+  const bool as_if_blocks = (state.policy.local_replicas || state.policy.decoupled) && ctx.cost.block_share > 0;
   for (int m = 0; m < modules; ++m) {
     const int segment = st.segment_of_module(m);
     const double share = !as_if_blocks ? static_cast<double>(state.layout->module_params(m)) / static_cast<double>(state.layout->path_params())

@@ -29,7 +29,8 @@ engine::ParamVector Executor::as_received(engine::ParamVector version) const {
 
 void Executor::operator()() {
   guarded(ctx_, "executor " + std::to_string(module_), [this] {
-    if (state_.policy.exchange == AlgorithmPolicy::Exchange::Async) run_async();
+    if (state_.policy.decoupled) run_decoupled();
+    else if (state_.policy.exchange == AlgorithmPolicy::Exchange::Async) run_async();
     else run();
   });
 }

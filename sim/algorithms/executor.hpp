@@ -16,6 +16,8 @@ class Executor {
  private:
   void run();
   void run_async();  // asynchronous DiLoCo: each outer gradient applied as it arrives (executor_async.cpp)
+  void run_decoupled();  // Decoupled DiLoCo's synchroniser: merges each fragment on a quorum (executor_decoupled.cpp)
+  void merge_fragment(int fragment);
   int recover();  // after a restart: restores the last checkpoint, returns the phase to gather
   // A task's trained version of this module as the executor decodes it from the outer gradient the
   // worker sent (communication.outer_gradient).

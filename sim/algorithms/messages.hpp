@@ -21,7 +21,8 @@ struct ContributionMessage {  // worker -> module executor: one module of a fini
   bool dropped = false;  // lost on the way (communication drop): the executor discards it
   int epoch = 0;         // the module's epoch the task trained from (stale after a recovery)
   int64_t version = 0;   // asynchronous DiLoCo: the version of θ it trained from
-  int steps = 0;         // asynchronous DiLoCo: its round's inner steps
+  int steps = 0;         // asynchronous DiLoCo: its round's inner steps (Decoupled: since it last sent the fragment)
+  int fragment = 0;      // Decoupled DiLoCo: the fragment it carries
 };
 
 struct SchedulerMessage {  // worker or executor -> scheduler

@@ -340,6 +340,7 @@ void TaskScheduler::dispatch() {
                                                       : as.latest;
       a->version = latest.version;
       as.held[static_cast<size_t>(lease.task)] = latest;
+      if (state_.policy.decoupled) state_.decoupled.dispatched[static_cast<size_t>(lease.task)] = state_.decoupled.version;
     }
     // A static assignment carries the task's modules (they live on this host: DiLoCo's broadcast).
     double bytes = kControlBytes;

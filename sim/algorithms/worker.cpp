@@ -72,7 +72,7 @@ void Worker::run() {
       do a.reset(next_assignment(me));
       while (a->incarnation != me);  // one addressed to an earlier life of this worker
     }
-    request.failed = ring ? run_rank(*a) : async ? run_async(*a) : run_task(*a);
+    request.failed = ring ? run_rank(*a) : async ? (state_.policy.decoupled ? run_decoupled(*a) : run_async(*a)) : run_task(*a);
     ask = !replica || request.failed != FailureCause::None;
     // Its modules were out of reach (an executor's host is down): give it back after a pause, so
     // that the retries do not spin while the host is repaired.

@@ -25,6 +25,9 @@ class Worker {
   // Asynchronous DiLoCo: the replica's rounds, each from the θ it last received, to the end of the
   // run or of this worker (worker_async.cpp).
   FailureCause run_async(const Assignment& a);
+  // Decoupled DiLoCo: the learner's phases, to the end of the run or of this worker; it never
+  // waits for its uploads or for the synchroniser (worker_decoupled.cpp).
+  FailureCause run_decoupled(const Assignment& a);
   // Rollback recovery of the ring (sim/algorithms/algorithm_policy.hpp): rank 0 writes the training
   // state after `steps` steps; a rank pulls the last checkpoint before redoing the steps since.
   void write_ring_checkpoint(int steps);

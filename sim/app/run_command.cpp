@@ -72,7 +72,9 @@ int RunCommand::operator()() const {
                outcome.simulated_seconds / 3600.0, outcome.wan_bytes);
     fmt::print("outputs: {}/{{metrics.csv,summary.json,scenario.yaml{}{}}}\n", outcome.out_dir.string(),
                loaded.algorithm.name == sim::Algorithm::Sync          ? ""
-               : loaded.algorithm.name == sim::Algorithm::AsyncDiloco || loaded.algorithm.name == sim::Algorithm::Halos ? ",updates.csv"
+               : loaded.algorithm.name == sim::Algorithm::AsyncDiloco || loaded.algorithm.name == sim::Algorithm::Halos ||
+                       loaded.algorithm.name == sim::Algorithm::DecoupledDiloco
+                   ? ",updates.csv"
                                                                       : ",events.csv",
                loaded.trace ? ",trace.json" : "");
     if (no_report) return 0;

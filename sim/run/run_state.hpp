@@ -181,6 +181,7 @@ struct RunState {
       double time_s = 0.0;
       int64_t version = 0, trained_from = 0;  // θ's version it made, and the one its round started from
       int task = 0, worker = 0, steps = 0;
+      int fragment = 0;  // Decoupled DiLoCo: the fragment merged (version: that fragment's)
     };
     std::vector<Update> updates;
     // HALoS: a local parameter server per datacentre of workers (executor r on executor_hosts[r]),
@@ -196,6 +197,48 @@ struct RunState {
     std::vector<int> region_of_task;
     int64_t global_merges = 0;  // accumulated updates the global server applied
   } async;
+
+  // Decoupled DiLoCo (AlgorithmPolicy::decoupled; sim/algorithms/executor_decoupled.cpp). `async`
+  // keeps the budget (applied: outer gradients received), θ now (latest: version = merges, θ
+  // composed), each learner's inner steps and the metrics rows' sums; this adds the fragments, the
+  // synchroniser's pending outer gradients and what each learner last received.
+  struct Decoupled {
+    std::vector<std::vector<int>> fragment_modules;  // per fragment, its modules
+    std::vector<double> fragment_bytes;              // per fragment, as sent
+    std::vector<int64_t> version;                    // per fragment: its merges
+    struct Anchor {  // a fragment as a learner last received it
+      int64_t version = 0;
+      std::shared_ptr<const engine::ParamVector> theta;  // the whole model it came with (null without training)
+    };
+    struct Pending {  // a learner's latest outer gradient of a fragment, not merged yet
+      std::shared_future<engine::TrainResult> job;        // its parameters when it sent it (invalid without training)
+      std::shared_ptr<const engine::ParamVector> base;    // what it is a difference from
+      int64_t anchor_version = 0;
+      int worker = 0;
+      int steps = 0;  // its weight: inner steps it stands for (tokens / tokens per step)
+    };
+    std::vector<std::map<int, Pending>> pending;  // per fragment: task -> its latest
+    std::vector<double> quorum_since;             // per fragment: when its quorum was reached (-1: not yet)
+    std::vector<std::vector<Anchor>> anchors;     // per task and fragment
+    std::vector<std::vector<int>> since_sent;     // per task and fragment: inner steps since it last sent it
+    std::vector<std::vector<int64_t>> dispatched; // per task: the fragments' versions in the θ its assignment carried
+    struct Delivery {
+      int fragment = 0;
+      Anchor anchor;
+    };
+    std::vector<std::vector<Delivery>> delivered; // per task: merged fragments arrived, mixed in at its next phase
+    std::vector<int> phases;                      // per task: phases trained (numbered across its lives)
+    // Per task and fragment: its last merged outer gradient, while the fragment it made is still on
+    // its way back. A newer one from the same anchor is then a difference from these parameters, not
+    // from the anchor, so that no step is merged twice.
+    struct Merged {
+      std::pair<int, int> holder{-1, 0};  // (worker, incarnation) that sent it
+      int64_t anchor_version = -1;
+      std::shared_future<engine::TrainResult> job;
+    };
+    std::vector<std::vector<Merged>> merged_in_flight;
+    int64_t merges = 0, merged = 0, replaced = 0, lost_uploads = 0;
+  } decoupled;
 
   // Per open phase: module snapshots and the tasks' training losses.
   struct Phase {

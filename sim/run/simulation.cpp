@@ -290,7 +290,22 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
           .number("compute_s", backup_compute);
       j.object("backup_pool", b);
     }
-    if (dipaco->policy.exchange == AlgorithmPolicy::Exchange::Async) {
+    if (dipaco->policy.decoupled) {
+      const auto& as = dipaco->async;
+      const auto& dc = dipaco->decoupled;
+      reports::JsonObject d;
+      d.integer("outer_gradients_received", as.applied)
+          .integer("fragments", s.decoupled.fragments)
+          .integer("quorum_learners", static_cast<int64_t>(decoupled_quorum(s.decoupled.quorum, dipaco->tasks.size())))
+          .number("grace_s", s.decoupled.grace_s)
+          .integer("merges", dc.merges)
+          .number("mean_merge_size", dc.merges > 0 ? static_cast<double>(dc.merged) / static_cast<double>(dc.merges) : 0.0)
+          .integer("superseded_before_merge", dc.replaced)
+          .integer("uploads_lost", dc.lost_uploads)
+          .number("mean_staleness", dc.merged > 0 ? static_cast<double>(as.staleness_sum) / static_cast<double>(dc.merged) : 0.0)
+          .integer("max_staleness", as.staleness_max);
+      j.object("decoupled", d);
+    } else if (dipaco->policy.exchange == AlgorithmPolicy::Exchange::Async) {
       const auto& as = dipaco->async;
       reports::JsonObject a;
       a.integer("outer_gradients_applied", as.applied)
@@ -597,10 +612,15 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     reports::write_atomically(o.out_dir / "events.csv", reports::render_ledger_csv(state.ledger));
   // Asynchronous DiLoCo has no phases either; its outer gradients one by one, with their staleness.
   if (state.policy.exchange == AlgorithmPolicy::Exchange::Async) {  // HALoS: versions are per regional server
-    std::string csv = "time_s,version,task,worker,inner_steps,trained_from,staleness\n";
-    for (const auto& u : state.async.updates)
-      csv += fmt::format("{:.6f},{},{},{},{},{},{}\n", u.time_s, u.version, u.task, u.worker, u.steps, u.trained_from,
+    // Decoupled DiLoCo: one row per outer gradient merged, versions being its fragment's merges.
+    const bool decoupled = state.policy.decoupled;
+    std::string csv = decoupled ? "time_s,version,task,worker,inner_steps,trained_from,staleness,fragment\n"
+                                : "time_s,version,task,worker,inner_steps,trained_from,staleness\n";
+    for (const auto& u : state.async.updates) {
+      csv += fmt::format("{:.6f},{},{},{},{},{},{}", u.time_s, u.version, u.task, u.worker, u.steps, u.trained_from,
                          u.version - 1 - u.trained_from);
+      csv += decoupled ? fmt::format(",{}\n", u.fragment) : "\n";
+    }
     reports::write_atomically(o.out_dir / "updates.csv", csv);
   }
   reports::write_atomically(o.out_dir / "summary.json", summary_json(ctx, o, real_seconds, overall, &state, early_stop, error, energy));

@@ -26,7 +26,7 @@ class ScenarioError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco, AsyncDiloco, Halos };
+enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco, AsyncDiloco, Halos, DecoupledDiloco };
 enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class InnerState { Path, Module, Reset };
 enum class NetworkModel { Analytic, SimGrid };
@@ -218,6 +218,24 @@ struct HalosSpec {
   bool dylu = true;
 };
 
+// Decoupled DiLoCo (Douillard et al., 2026): learners (the replicas) never wait for each other or
+// for the synchroniser. Each trains on in phases of algorithm.tau / fragments steps, Streaming
+// DiLoCo's fragments, and at the end of phase j sends fragment (j − 1) mod F's outer gradient to
+// the synchroniser on placement.outer without stopping. The synchroniser keeps, per fragment, the
+// latest outer gradient of each learner (a newer one replaces an older one not yet merged). Once
+// ⌈quorum · learners⌉ learners have one there, it waits up to grace_s for more (or until every
+// learner has), then merges them weighted by the tokens each stands for (inner steps since the
+// learner last received that fragment), takes the fragment's outer step and sends the fragment
+// back to those learners, which mix it in at their next phase boundary: θ ← mix·θ_local +
+// (1 − mix)·θ_global. The grace window is fixed, not adaptive as in the paper. The run ends after
+// learners × outer_steps × fragments outer gradients, synchronous DiLoCo's inner steps.
+struct DecoupledSpec {
+  int fragments = 2;
+  double quorum = 0.5;
+  double grace_s = 0.0;
+  double mix = 0.5;
+};
+
 struct CommunicationSpec {
   engine::GradientFormat outer_gradient = engine::GradientFormat::Fp32;  // fp32: as cost.bytes_per_param
 };
@@ -250,6 +268,7 @@ struct Scenario {
   StreamingSpec streaming;
   AsyncSpec async;
   HalosSpec halos;
+  DecoupledSpec decoupled;
   CostSpec cost;
   bool training = true;
   // Training precision as asked; the run resolves `auto` for its CPU (engine/train/precision.hpp) and

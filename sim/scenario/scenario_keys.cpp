@@ -14,7 +14,8 @@ const Names<Algorithm>& algorithm_names() {
                                   {"dipaco", Algorithm::Dipaco},
                                   {"streaming-diloco", Algorithm::StreamingDiloco},
                                   {"async-diloco", Algorithm::AsyncDiloco},
-                                  {"halos", Algorithm::Halos}};
+                                  {"halos", Algorithm::Halos},
+                                  {"decoupled-diloco", Algorithm::DecoupledDiloco}};
   return n;
 }
 const Names<NetworkModel>& network_model_names() {
@@ -40,8 +41,10 @@ const Names<PhasePolicy>& phase_policy_names() {
 
 namespace {
 
-// Asynchronous DiLoCo and HALoS: no phases, no checkpoints or drops yet.
-bool asynchronous(const Scenario& s) { return s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos; }
+// Asynchronous DiLoCo, HALoS and Decoupled DiLoCo: no phases, no checkpoints or drops yet.
+bool asynchronous(const Scenario& s) {
+  return s.algorithm.name == Algorithm::AsyncDiloco || s.algorithm.name == Algorithm::Halos || s.algorithm.name == Algorithm::DecoupledDiloco;
+}
 
 const Names<bool> kOnOff{{"on", true}, {"off", false}, {"true", true}, {"false", false}};
 
@@ -143,6 +146,21 @@ void streaming(Scenario& s, KeyVisitor& v) {
                         tau / st.fragments, tau / st.fragments - 1));
   v.real("mix", st.mix, 0.0, 1.0);
   v.require(st.mix < 1.0, "mix", "1 would keep the local value and ignore every outer update; use a value below 1 (the paper: 0.5)");
+}
+
+void decoupled(Scenario& s, KeyVisitor& v) {
+  auto& d = s.decoupled;
+  const int tau = s.algorithm.tau;
+  v.integer("fragments", d.fragments, 1);
+  v.require(d.fragments <= s.model.blocks, "fragments",
+            fmt::format("{} fragments for {} blocks (model.blocks): each fragment needs a block; use at most {}", d.fragments,
+                        s.model.blocks, s.model.blocks));
+  v.require(tau % d.fragments == 0, "fragments",
+            fmt::format("algorithm.tau ({}) is not a multiple of {} fragments; a phase is tau / fragments steps", tau, d.fragments));
+  v.real("quorum", d.quorum, 0.0, 1.0, false);
+  v.real("grace_s", d.grace_s, 0.0, 1e9);
+  v.real("mix", d.mix, 0.0, 1.0);
+  v.require(d.mix < 1.0, "mix", "1 would keep the local value and ignore every merge; use a value below 1");
 }
 
 void inner_optimizer(Scenario& s, KeyVisitor& v) {
@@ -341,6 +359,8 @@ void describe(Scenario& s, KeyVisitor& v) {
   } else {
     v.ignore("async");
   }
+  if (s.algorithm.name == Algorithm::DecoupledDiloco) v.section("decoupled", [&] { decoupled(s, v); });
+  else v.ignore("decoupled");
   if (s.algorithm.name == Algorithm::Halos) {
     v.section("halos", [&] {
       auto& h = s.halos;

@@ -266,6 +266,35 @@ TEST(ClosedForm, AsyncDilocoAppliesEachOuterGradientOnArrival) {
   std::filesystem::remove_all(dir);
 }
 
+// Decoupled DiLoCo on scenarios/bandwidth.yaml with one fragment: learners never wait, so each
+// trains its 3 phases of H = 100 steps back to back after θ's first download (T, as above) and the
+// budget, 4 × 3 outer gradients, is spent when the remote learners' third arrives: 300 steps + 2T
+// whatever the quorum. The quorum and the grace window decide only the merges. Uploads land at
+// T + nP + δ (a0, next to the synchroniser) and T + nP + T (b0, c0 and d0 together); the 0.5 s
+// window is shorter than the gap between the two, so a0 is merged alone and the others together.
+void decoupled_run(const std::string& quorum, const std::string& grace, double merges, double merge_size, double staleness) {
+  const auto dir = out_dir("cf-decoupled");
+  const auto r = e2e::run("run " + kSource + "/scenarios/bandwidth.yaml --set algorithm.name=decoupled-diloco --set decoupled.fragments=1 " +
+                          "--set decoupled.quorum=" + quorum + " --set decoupled.grace_s=" + grace + " --no-report --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto summary = slurp(dir / "summary.json");
+  const double N = 4e9, W = 12.5e9, L = 0.020 + 2e-6;
+  const double step = (6 * 1e9 + 6 * 16 * 2048) * 2080 / (312e12 * 0.4);
+  const double T = L + 3 * N / W;
+  EXPECT_CLOSE(json_number(summary, "simulated_wall_clock_s"), 300 * step + 2 * T);  // 31.961 s
+  EXPECT_DOUBLE_EQ(json_number(summary, "merges"), merges);
+  EXPECT_DOUBLE_EQ(json_number(summary, "mean_merge_size"), merge_size);
+  if (staleness >= 0) EXPECT_DOUBLE_EQ(json_number(summary, "mean_staleness"), staleness);
+  std::filesystem::remove_all(dir);
+}
+
+// Every learner in each merge. A merged fragment comes back during the learner's next phase and is
+// mixed in at the one after: round 1 trained from version 0 (staleness 0), rounds 2 and 3 from the
+// version before the last (staleness 1): 8 / 12.
+TEST(ClosedForm, DecoupledWithTheWholeQuorumMergesOncePerRound) { decoupled_run("1", "0", 3, 4, 8.0 / 12); }
+TEST(ClosedForm, DecoupledWithAQuorumOfOneMergesEachOnArrival) { decoupled_run("0.25", "0", 12, 1, -1); }
+TEST(ClosedForm, DecoupledGraceWindowGathersWhatArrivesWithinIt) { decoupled_run("0.25", "0.5", 6, 2, -1); }
+
 // One DiPaCo phase; n tasks of the one path on b0 (and b1), 50 Gflop/s each. The scheduler is on
 // `outer`, the shared module's executor on a0 and the blocks' on c0, behind the 20 MB/s link into
 // dc-c. Parameters per module, from the model (d_model 8, 2 blocks, 64 positions, 256 tokens, tied

@@ -192,3 +192,47 @@ TEST(Policy, DynamicLocalUpdatesScaleHWithTheHostsSpeed) {
   EXPECT_EQ(dylu_steps(50, 2e15, 989e12), 50);     // never more than τ
   EXPECT_EQ(dylu_steps(50, 0.0, 989e12), 1);       // a host that is off computes nothing: one step when back
 }
+
+TEST(Policy, DecoupledLearnersAreAsynchronousReplicasWithStreamingsFragments) {
+  auto s = scenario(Algorithm::DecoupledDiloco);
+  const auto p = policy_for(s);
+  EXPECT_TRUE(p.decoupled);
+  EXPECT_EQ(p.exchange, AlgorithmPolicy::Exchange::Async);
+  EXPECT_TRUE(p.static_assignment);
+  EXPECT_FALSE(p.local_replicas);  // a learner's own parameters live in its worker, not in phases
+  EXPECT_EQ(p.seed_base, 1000u);
+  for (auto a : {Algorithm::Diloco, Algorithm::StreamingDiloco, Algorithm::AsyncDiloco, Algorithm::Halos})
+    EXPECT_FALSE(policy_for(scenario(a)).decoupled);
+  s.algorithm.tau = 100;
+  s.algorithm.outer_steps = 3;
+  s.decoupled.fragments = 4;
+  EXPECT_EQ(fragments(s), 4);
+  EXPECT_EQ(phase_steps(s), 25);
+  EXPECT_EQ(phase_count(s), 12);
+  EXPECT_EQ(synced_fragment(s, 1), 0);
+  EXPECT_EQ(synced_fragment(s, 6), 1);
+  s.streaming.fragments = 8;  // streaming's key is not Decoupled DiLoCo's
+  EXPECT_EQ(fragments(s), 4);
+  EXPECT_EQ(fragments(scenario(Algorithm::AsyncDiloco)), 1);
+}
+
+TEST(Policy, DecoupledQuorumIsAFractionOfTheLearnersRoundedUp) {
+  EXPECT_EQ(decoupled_quorum(0.5, 4), 2u);
+  EXPECT_EQ(decoupled_quorum(0.5, 3), 2u);
+  EXPECT_EQ(decoupled_quorum(0.75, 4), 3u);
+  EXPECT_EQ(decoupled_quorum(1.0, 16), 16u);
+  EXPECT_EQ(decoupled_quorum(0.01, 4), 1u);  // at least one
+  EXPECT_EQ(decoupled_quorum(0.3, 10), 3u);  // 0.3 · 10 is 3.0000000000000004 in doubles: still 3
+}
+
+TEST(Policy, DecoupledMergesOnTheQuorumAfterTheGraceWindowOrWhenEveryLearnerIsIn) {
+  // 4 learners, quorum 2, grace window 5 s opened at t = 10 s.
+  EXPECT_FALSE(decoupled_merge_due(1, 2, 4, 100.0, 10.0, 5.0));  // below the quorum: never
+  EXPECT_FALSE(decoupled_merge_due(2, 2, 4, 12.0, 10.0, 5.0));   // inside the window
+  EXPECT_FALSE(decoupled_merge_due(3, 2, 4, 14.9, 10.0, 5.0));
+  EXPECT_TRUE(decoupled_merge_due(2, 2, 4, 15.0, 10.0, 5.0));    // the window is over
+  EXPECT_TRUE(decoupled_merge_due(4, 2, 4, 10.5, 10.0, 5.0));    // everyone is in: no reason to wait
+  EXPECT_TRUE(decoupled_merge_due(2, 2, 4, 10.0, 10.0, 0.0));    // no window: at once
+  // A timed wait that wakes at 10.0 + (15.0 − 10.0) may land a rounding below 15.
+  EXPECT_TRUE(decoupled_merge_due(2, 2, 4, 15.0 - 1e-12, 10.0, 5.0));
+}

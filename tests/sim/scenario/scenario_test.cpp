@@ -54,7 +54,7 @@ TEST(Scenario, BadValueNamesTheKey) {
   const auto err = error_of(kQuickstart, {"model.heads=5"});
   EXPECT_NE(err.find("model.heads"), std::string::npos) << err;
   EXPECT_NE(err.find("not divisible"), std::string::npos) << err;
-  EXPECT_NE(error_of(kQuickstart, {"algorithm.name=fedsgd"}).find("choose one of: async-diloco, dense, diloco, dipaco, halos, streaming-diloco, sync"), std::string::npos);
+  EXPECT_NE(error_of(kQuickstart, {"algorithm.name=fedsgd"}).find("choose one of: async-diloco, decoupled-diloco, dense, diloco, dipaco, halos, streaming-diloco, sync"), std::string::npos);
   EXPECT_NE(error_of(kQuickstart, {"algorithm.tau=0"}).find("out of range"), std::string::npos);
   EXPECT_NE(error_of(kQuickstart, {"algorithm.tau=abc"}).find("(--set): key 'algorithm.tau': expected an integer"), std::string::npos);
 }
