@@ -343,6 +343,17 @@ def time_to(directory, target):
     return math.inf
 
 
+def target_cells(dirs, target):
+    """A table row's cells for finished runs: final perplexity, time to `target`, how many reached it,
+    simulated wall clock, WAN GB (each mean ± 95 % CI)."""
+    final = summary([metric_of(d, "final_val_perplexity") for d in dirs])
+    wall = summary([metric_of(d, "simulated_wall_clock_s") for d in dirs])
+    wan = summary([metric_of(d, "wan_bytes") / 1e9 for d in dirs])
+    reached = summary([x for x in (time_to(d, target) for d in dirs) if not math.isinf(x)])
+    return ("%.1f ± %.1f" % final[1:], "%.0f ± %.0f" % reached[1:] if reached[0] else "—", reached[0],
+            "%.0f ± %.0f" % wall[1:], "%.1f ± %.1f" % wan[1:])
+
+
 def metric_of(directory, metric):
     if not os.path.exists(os.path.join(directory, "summary.json")):
         return math.nan  # the run failed
@@ -568,6 +579,23 @@ def main():
             return "%s: %.2f ± %.2f" % ((name,) + summary(finite)[1:])
         ours = "<br>".join(shown(name, v) for name, v in values.items())
         print("| %s %s | %s | %s | %s | **%s** |" % (t["id"], t["title"], t["paper"], ours, "<br>".join(lines), verdict), file=out)
+    targets = [(t, values) for t, values, _, _ in rows if t["relation"][0] == "sooner_to_target"]
+    if targets:
+        print("\n## Time to a target\n", file=out)
+        print("Per trend, the target is the synchronous arm's mean final perplexity; each value is the mean ± 95 %% CI over "
+              "seeds 1..%d. Time to target: the first evaluated row at or below it (the synchronous arm's own runs "
+              "evaluate only at the end; a run that never gets there is counted in the last column).\n" % args.seeds, file=out)
+        print("| trend | arm | final perplexity | time to target (s) | seeds not reaching it | simulated wall clock (s) | WAN GB |\n"
+              "|---|---|---|---|---|---|---|", file=out)
+        for t, values in targets:
+            _, a, b, _ = t["relation"]
+            _, target, _ = summary([x for x in values[b] if not math.isnan(x)])
+            for name in (a, b):
+                dirs = [jobs[(run_key(t["arms"][name], extra), s)] for s in range(1, args.seeds + 1)]
+                dirs = [d for d in dirs if os.path.exists(os.path.join(d, "summary.json"))]
+                cells = target_cells(dirs, target)
+                print("| %s (target %.1f) | %s | %s | %s | %d of %d | %s | %s |"
+                      % ((t["id"], target, name, cells[0], cells[1], len(dirs) - cells[2], len(dirs)) + cells[3:]), file=out)
     print("\n## Settings tried\n", file=out)
     for s in SETTINGS_TRIED:
         print("- " + s, file=out)

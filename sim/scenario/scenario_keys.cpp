@@ -131,15 +131,21 @@ void algorithm(Scenario& s, KeyVisitor& v) {
   v.integer("eval_every", a.eval_every, 1);
 }
 
+// Streaming and Decoupled DiLoCo's `fragments`: at least one block each, and phases of whole steps.
+void fragments_key(const Scenario& s, KeyVisitor& v, int& fragments) {
+  v.integer("fragments", fragments, 1);
+  v.require(fragments <= s.model.blocks, "fragments",
+            fmt::format("{} fragments for {} blocks (model.blocks): each fragment needs a block; use at most {}", fragments,
+                        s.model.blocks, s.model.blocks));
+  v.require(s.algorithm.tau % fragments == 0, "fragments",
+            fmt::format("algorithm.tau ({}) is not a multiple of {} fragments; a phase is tau / fragments steps", s.algorithm.tau,
+                        fragments));
+}
+
 void streaming(Scenario& s, KeyVisitor& v) {
   auto& st = s.streaming;
   const int tau = s.algorithm.tau;
-  v.integer("fragments", st.fragments, 1);
-  v.require(st.fragments <= s.model.blocks, "fragments",
-            fmt::format("{} fragments for {} blocks (model.blocks): each fragment needs a block; use at most {}", st.fragments,
-                        s.model.blocks, s.model.blocks));
-  v.require(tau % st.fragments == 0, "fragments",
-            fmt::format("algorithm.tau ({}) is not a multiple of {} fragments; a phase is tau / fragments steps", tau, st.fragments));
+  fragments_key(s, v, st.fragments);
   v.integer("overlap_steps", st.overlap_steps, 0);
   v.require(st.overlap_steps < tau / st.fragments || st.overlap_steps == 0, "overlap_steps",
             fmt::format("{} is not below a phase ({} steps = algorithm.tau / streaming.fragments); use at most {}", st.overlap_steps,
@@ -150,13 +156,7 @@ void streaming(Scenario& s, KeyVisitor& v) {
 
 void decoupled(Scenario& s, KeyVisitor& v) {
   auto& d = s.decoupled;
-  const int tau = s.algorithm.tau;
-  v.integer("fragments", d.fragments, 1);
-  v.require(d.fragments <= s.model.blocks, "fragments",
-            fmt::format("{} fragments for {} blocks (model.blocks): each fragment needs a block; use at most {}", d.fragments,
-                        s.model.blocks, s.model.blocks));
-  v.require(tau % d.fragments == 0, "fragments",
-            fmt::format("algorithm.tau ({}) is not a multiple of {} fragments; a phase is tau / fragments steps", tau, d.fragments));
+  fragments_key(s, v, d.fragments);
   v.real("quorum", d.quorum, 0.0, 1.0, false);
   v.real("grace_s", d.grace_s, 0.0, 1e9);
   v.real("mix", d.mix, 0.0, 1.0);
