@@ -346,12 +346,18 @@ def time_to(directory, target):
 def target_cells(dirs, target):
     """A table row's cells for finished runs: final perplexity, time to `target`, how many reached it,
     simulated wall clock, WAN GB (each mean ± 95 % CI)."""
+    def cell(stats, digits):
+        n, mean, ci = stats
+        if n == 0:
+            return "—"
+        text = ("%.3g" if abs(mean) >= 1e6 else "%%.%df" % digits) % mean
+        return text if n == 1 else text + (" ± %.3g" if ci >= 1e6 else " ± %%.%df" % digits) % ci
+
     final = summary([metric_of(d, "final_val_perplexity") for d in dirs])
     wall = summary([metric_of(d, "simulated_wall_clock_s") for d in dirs])
     wan = summary([metric_of(d, "wan_bytes") / 1e9 for d in dirs])
     reached = summary([x for x in (time_to(d, target) for d in dirs) if not math.isinf(x)])
-    return ("%.1f ± %.1f" % final[1:], "%.0f ± %.0f" % reached[1:] if reached[0] else "—", reached[0],
-            "%.0f ± %.0f" % wall[1:], "%.1f ± %.1f" % wan[1:])
+    return cell(final, 1), cell(reached, 0), reached[0], cell(wall, 0), cell(wan, 1)
 
 
 def metric_of(directory, metric):

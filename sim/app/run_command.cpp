@@ -8,6 +8,7 @@
 
 #include "reports/report.hpp"
 #include "sim/app/commands.hpp"
+#include "sim/platform/network_model.hpp"
 #include "sim/run/simulation.hpp"
 
 namespace dipaco::app {
@@ -49,9 +50,7 @@ int RunCommand::operator()() const {
     sim::RunOptions options;
     options.threads = threads;
     for (const auto& c : cfgs) {
-      // SimGrid aborts on a setting without "key:value"; catch it here with a clear message.
-      if (c.find(':') == std::string::npos || c.front() == ':')
-        throw sim::ScenarioError("--cfg " + c + ": expected key:value, e.g. --cfg=network/model:LV08");
+      sim::check_simgrid_cfg(c);  // SimGrid aborts on some bad settings: refuse them first
       options.simgrid_args.push_back("--cfg=" + c);
     }
     for (const auto& l : logs) options.simgrid_args.push_back("--log=" + l);

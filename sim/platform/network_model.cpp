@@ -1,11 +1,37 @@
 #include "sim/platform/network_model.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simgrid/s4u/Link.hpp>
+
+#include <algorithm>
+#include <map>
 
 #include "sim/platform/platform.hpp"
 
 namespace dipaco::sim {
+
+void check_simgrid_cfg(const std::string& setting) {
+  const auto colon = setting.find(':');
+  if (colon == std::string::npos || colon == 0)
+    throw ScenarioError("--cfg " + setting + ": expected key:value, e.g. --cfg=network/model:LV08");
+  const std::string key = setting.substr(0, colon), value = setting.substr(colon + 1);
+  // The choices SimGrid 3.32 declares (src/surf/surf_interface.cpp); any other value aborts it.
+  static const std::map<std::string, std::vector<std::string>> choices{
+      {"network/model", {"LV08", "Constant", "SMPI", "IB", "CM02", "ns-3"}},
+      {"cpu/model", {"Cas01"}},
+      {"disk/model", {"default"}},
+      {"host/model", {"default", "compound", "ptask_L07"}},
+      {"network/optim", {"Lazy", "Full"}},
+      {"cpu/optim", {"Lazy", "TI", "Full"}},
+      {"plugin", {}},  // dipaco-sim loads the energy plugin itself
+  };
+  const auto it = choices.find(key);
+  if (it == choices.end()) return;
+  if (std::find(it->second.begin(), it->second.end(), value) != it->second.end()) return;
+  if (it->second.empty()) throw ScenarioError(fmt::format("--cfg {}: dipaco-sim sets {} itself; leave it out", setting, key));
+  throw ScenarioError(fmt::format("--cfg {}: '{}' is not a {} SimGrid knows; use one of: {}", setting, value, key, fmt::join(it->second, ", ")));
+}
 
 std::vector<std::string> network_config(NetworkModel model) {
   // SimGrid's lazy, selective update of the max-min system re-solves only the links it marks as

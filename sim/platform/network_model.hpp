@@ -19,6 +19,12 @@ namespace dipaco::sim {
 // change (network_model.cpp says why).
 std::vector<std::string> network_config(NetworkModel model);
 
+// A --cfg setting ("key:value") checked before SimGrid sees it: SimGrid 3.32 aborts the process
+// (exit 134, a CRITICAL line) on an unknown model or optimisation level rather than throwing.
+// Throws ScenarioError naming the setting and the values it accepts; other keys are SimGrid's to
+// check (it throws on an unknown key or a value of the wrong type, which the run reports).
+void check_simgrid_cfg(const std::string& setting);
+
 // Multiplies every WAN link's bandwidth and latency (sim/platform/platform.hpp: all_wan_links) by the
 // scenario's network.wan_bandwidth_scale and wan_latency_scale. Call once the platform is loaded,
 // before anything reads link properties. A WAN link whose bandwidth (or latency) follows a trace

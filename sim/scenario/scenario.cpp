@@ -3,6 +3,7 @@
 #include "sim/scenario/scenario.hpp"
 
 #include "sim/scenario/scenario_keys.hpp"
+#include "sim/scenario/strict_yaml.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -147,6 +148,7 @@ std::string apply_override(YAML::Node root, const std::string& file, const std::
   YAML::Node value;
   try {
     value = YAML::Load(assignment.substr(eq + 1));
+    check_strict_yaml(assignment.substr(eq + 1), fmt::format("{} (--set {})", file, key));
   } catch (const YAML::Exception& e) {
     throw ScenarioError(fmt::format("{} (--set): key '{}': cannot parse the value: {}", file, key, e.msg));
   }
@@ -353,14 +355,7 @@ class Writer : public KeyVisitor {
 
 Scenario load_scenario(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
   const std::string name = file.string();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(name);
-  } catch (const YAML::BadFile&) {
-    throw ScenarioError(fmt::format("{}: cannot read the scenario file (check the path)", name));
-  } catch (const YAML::Exception& e) {
-    throw ScenarioError(fmt::format("{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.msg));
-  }
+  YAML::Node root = load_strict_yaml_file(file);
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   std::set<std::string> overridden;
   for (const auto& o : overrides) overridden.insert(apply_override(root, name, o));

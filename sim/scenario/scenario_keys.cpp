@@ -81,6 +81,13 @@ void data(Scenario& s, KeyVisitor& v) {
             fmt::format("is required for source {} (a {})", d.source, d.source == "jsonl" ? "JSON-lines file or folder" : "folder of .txt files"));
   v.when_reading([&] { d.path = d.source == "debian-mix" ? "/" : ""; });
   v.path("path", d.path);
+  // Checked whatever `training` says: a timing-only run of a scenario must not hide a broken one.
+  std::error_code ec;
+  v.require(!needs_path || std::filesystem::exists(d.path, ec), "path",
+            fmt::format("'{}' does not exist (a {} for source {})", d.path.string(),
+                        d.source == "jsonl" ? "JSON-lines file or folder" : "folder of .txt files", d.source));
+  v.require(!(d.source == "text-folder" && std::filesystem::exists(d.path, ec)) || std::filesystem::is_directory(d.path, ec), "path",
+            fmt::format("'{}' is not a folder (source text-folder reads the .txt files in a folder)", d.path.string()));
   v.choice("text_unit", d.per_paragraph, {{"file", false}, {"paragraph", true}});
   v.integer("documents", d.documents, 10);
   v.integer("doc_bytes", d.doc_bytes, 64);
@@ -343,6 +350,8 @@ void describe(Scenario& s, KeyVisitor& v) {
   v.require(v.has("platform"), "platform", "is required (path to a SimGrid XML platform, relative to the scenario)");
   v.path("platform", s.platform);
   v.require(std::filesystem::exists(s.platform), "platform", fmt::format("file '{}' does not exist", s.platform.string()));
+  v.require(!std::filesystem::exists(s.platform) || std::filesystem::is_regular_file(s.platform), "platform",
+            fmt::format("'{}' is not a regular file; give a SimGrid XML platform file", s.platform.string()));
   v.section("network", [&] { network(s, v); });
   v.section("placement", [&] { placement(s, v); });
   v.section("data", [&] { data(s, v); });

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/strict_yaml.hpp"
 
 namespace dipaco::sim {
 
@@ -73,14 +74,7 @@ GridAxis parse_grid_argument(const std::string& arg) {
 
 void read_sweep_section(const std::filesystem::path& scenario, std::vector<GridAxis>& axes, int& repeat) {
   const std::string file = scenario.string();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    throw ScenarioError(fmt::format("{}: cannot read the scenario file (check the path)", file));
-  } catch (const YAML::Exception& e) {
-    throw ScenarioError(fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg));
-  }
+  YAML::Node root = load_strict_yaml_file(scenario);
   if (!root.IsMap() || !root["sweep"] || root["sweep"].IsNull()) return;
   const YAML::Node sweep = root["sweep"];
   auto fail = [&](const YAML::Node& at, const std::string& key, const std::string& msg) {
