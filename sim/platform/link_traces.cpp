@@ -81,6 +81,7 @@ Profile parse_profile(const std::string& text, const std::string& attribute, con
     std::istringstream fields(line);
     std::vector<std::string> t;
     for (std::string w; fields >> w;) t.push_back(w);
+    if (t.empty()) continue;  // only other whitespace (\v, \f): a blank line (found by fuzz_trace_profile)
     const auto bad = [&](const std::string& why) {
       return ScenarioError(fmt::format("{}, line {}: {} (got '{}')", what, number, why, line.substr(first)));
     };

@@ -71,6 +71,13 @@ TEST(LinkTraces, BadProfilesNameTheLineAndTheFix) {
   }
 }
 
+// Found by tests/fuzz/fuzz_trace_profile: a line of only vertical tabs or form feeds (whitespace to
+// the stream, not to the blank-line check) read past the end of an empty word list.
+TEST(LinkTraces, LinesOfOtherWhitespaceAreBlank) {
+  EXPECT_NE(parse_error("%%%%\n\v").find("no 'DATE VALUE' line"), std::string::npos);
+  EXPECT_EQ(parse_profile("\f\n0 1\n\v \n10 0\n", "state_file", "x").points.size(), 2u);
+}
+
 TEST(LinkTraces, PlatformScanFindsTracesAndRejectsMissingOrRepeatedFiles) {
   const auto flaky = dipaco::sim::scan_platform_traces(kSource + "/platforms/three-continents-flaky.xml");
   EXPECT_EQ(flaky.links_with("state_file"), 2u);
