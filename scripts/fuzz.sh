@@ -28,10 +28,18 @@ for g in 'algorithm.tau=10,25,50' 'failures.preemptions_per_hour=0,0.1' 'placeme
   printf '%s' "$g" > "$seeds/fuzz_grid/$(printf '%s' "$g" | md5sum | cut -c1-8)"
 done
 find "$root/platforms" "$root/tests/platforms" -path '*traces*' -type f -exec cp {} "$seeds/fuzz_trace_profile/" \;
-find "${XDG_CACHE_HOME:-$HOME/.cache}/dipaco-sim" -name '*.tok' -size -2M -exec cp {} "$seeds/fuzz_token_cache/" \; 2>/dev/null || true
+# A small valid token cache: a byte-tokenized JSON-lines corpus prepared by the regular build.
+if [ -x "$root/build/dipaco-sim" ]; then
+  python3 -c 'import json
+for i in range(60): print(json.dumps({"text": "document %d: " % i + "the quick brown fox jumps over the lazy dog " * (1 + i % 5)}))' \
+    > "$seeds/corpus.jsonl"
+  "$root/build/dipaco-sim" data prepare "$root/tests/scenarios/tiny-text.yaml" --set data.path="$seeds/corpus.jsonl" \
+    --set data.cache_dir="$seeds/cache" --set 'data.tokenizer={kind: byte}' >/dev/null 2>&1 || true
+  find "$seeds/cache" -name '*.tokens' -exec cp {} "$seeds/fuzz_token_cache/" \; 2>/dev/null || true
+fi
 printf 'DIPACOTK' > "$seeds/fuzz_token_cache/magic-only"
-find "$root/tests/fixtures" "$root/runs" -maxdepth 4 -name metrics.csv -size -64k 2>/dev/null | head -20 |
-  while read -r f; do cp "$f" "$seeds/fuzz_metrics_csv/$(echo "$f" | md5sum | cut -c1-8).csv"; done
+find "$root/tests/fixtures" "$root/runs" -maxdepth 4 -name metrics.csv -size -64k 2>/dev/null > "$seeds/metrics-files" || true
+head -20 "$seeds/metrics-files" | while read -r f; do cp "$f" "$seeds/fuzz_metrics_csv/$(echo "$f" | md5sum | cut -c1-8).csv"; done
 
 echo "| target | executions | seconds | exec/s | coverage (edges) | features | corpus | findings |"
 echo "|---|---|---|---|---|---|---|---|"

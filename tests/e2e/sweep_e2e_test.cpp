@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <thread>
 
 #include "e2e_support.hpp"
@@ -38,6 +41,39 @@ std::string without_real_seconds(const std::string& csv) {
 }
 
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// Starts dipaco-sim with `args` in its own process group (so that a kill reaches its runs too),
+// its output discarded.
+pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    const int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(DIPACO_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(DIPACO_BINARY, argv.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  return pid;
+}
+
+// Kills the group with SIGKILL after `delay_ms`, unless it finished first; true if it was killed.
+bool kill_after(const std::vector<std::string>& args, int delay_ms) {
+  const pid_t pid = spawn(args);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(-pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return true;
+}
 
 TEST(SweepEndToEnd, RunsTheGridAndWritesOneRowPerRun) {
   const auto dir = e2e::out_dir("sweep-local");
@@ -167,17 +203,7 @@ TEST(SweepEndToEnd, BadGridsGetOneLineErrorsAndExitCodeTwo) {
 // completed, then resumes: completed runs are kept as they are, the rest run again.
 TEST(SweepEndToEnd, ResumeAfterAKilledSweepRerunsOnlyTheUnfinishedRuns) {
   const auto dir = e2e::out_dir("sweep-killed");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    const int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
-    execl(DIPACO_BINARY, DIPACO_BINARY, "sweep", kScenario.c_str(), "--grid", "algorithm.tau=5,10,15,20,25,30", "--no-report", "--out",
-          dir.string().c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  setpgid(pid, pid);
+  const pid_t pid = spawn({"sweep", kScenario, "--grid", "algorithm.tau=5,10,15,20,25,30", "--no-report", "--out", dir.string()});
   const auto first = dir / "runs/000-tau=5-seed=1/status.json";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!std::filesystem::exists(first) && std::chrono::steady_clock::now() < deadline)
@@ -209,6 +235,66 @@ TEST(SweepEndToEnd, ResumeAfterAKilledSweepRerunsOnlyTheUnfinishedRuns) {
   EXPECT_EQ(other.rc, 2) << other.output;
   EXPECT_NE(other.output.find("holds a different sweep"), std::string::npos) << other.output;
   std::filesystem::remove_all(dir);
+}
+
+// Every output file under `dir` is whole: JSON parses, a CSV ends with a newline and (metrics,
+// updates, events) has the header's number of fields on every line. Temporaries of writes cut
+// short (name.tmp.PID) are not outputs: the next write of the same file replaces them.
+void expect_whole(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir)) return;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const auto name = e.path().filename().string();
+    if (name.find(".tmp.") != std::string::npos) continue;
+    const auto text = e2e::slurp(e.path());
+    if (e.path().extension() == ".json") {
+      EXPECT_TRUE(nlohmann::json::accept(text)) << e.path();
+    } else if (e.path().extension() == ".csv") {
+      ASSERT_FALSE(text.empty()) << e.path();
+      EXPECT_EQ(text.back(), '\n') << e.path();
+      if (name == "metrics.csv" || name == "updates.csv" || name == "events.csv") {
+        std::stringstream in(text);
+        std::string line;
+        std::getline(in, line);
+        const auto fields = std::count(line.begin(), line.end(), ',');
+        while (std::getline(in, line)) EXPECT_EQ(std::count(line.begin(), line.end(), ','), fields) << e.path() << ": " << line;
+      }
+    }
+  }
+}
+
+// Kill -9 at seeded random points: a run, then a sweep again and again; nothing is ever left
+// half-written, and --resume then completes the sweep with the table an unbroken sweep writes.
+TEST(SweepEndToEnd, KilledAtRandomPointsNothingIsHalfWrittenAndResumeCompletesTheSweep) {
+  std::mt19937 rng(20);
+  std::uniform_int_distribution<int> delay(10, 900);
+  const auto run_dir = e2e::out_dir("killed-run");
+  for (int i = 0; i < 4; ++i) {
+    kill_after({"run", e2e::kSource + "/tests/scenarios/tiny-diloco.yaml", "--no-report", "--out", run_dir.string()}, delay(rng));
+    expect_whole(run_dir);
+  }
+  std::filesystem::remove_all(run_dir);
+
+  const std::vector<std::string> grid{"--grid", "algorithm.tau=5,10,15,20,25,30", "--no-report"};
+  const auto clean = e2e::out_dir("sweep-unbroken");
+  ASSERT_EQ(e2e::run("sweep " + kScenario + " " + grid[0] + " " + grid[1] + " --no-report --out " + clean.string()).rc, 0);
+  const auto dir = e2e::out_dir("sweep-killed-randomly");
+  int killed = 0;
+  for (int i = 0; i < 5; ++i) {
+    std::vector<std::string> args{"sweep", kScenario};
+    args.insert(args.end(), grid.begin(), grid.end());
+    if (i > 0) args.push_back("--resume");
+    args.insert(args.end(), {"--out", dir.string()});
+    killed += kill_after(args, delay(rng)) ? 1 : 0;
+    expect_whole(dir);
+  }
+  EXPECT_GT(killed, 0);
+  const auto r = e2e::run("sweep " + kScenario + " " + grid[0] + " " + grid[1] + " --no-report --resume --out " + dir.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_EQ(without_real_seconds(e2e::slurp(dir / "sweep.csv")), without_real_seconds(e2e::slurp(clean / "sweep.csv")));
+  expect_whole(dir);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(clean);
 }
 
 TEST(SweepEndToEnd, SigintStopsCleanlyAndResumeFinishes) {
