@@ -4,18 +4,20 @@
 # and prints a Markdown table of executions, coverage and findings (reports/fuzzing.md has the last
 # one). A crash, leak or sanitizer report leaves its input as build-fuzz/findings/<target>/crash-*.
 #
-#   scripts/fuzz.sh [seconds per target, default 300] > reports/fuzzing.md
+#   scripts/fuzz.sh [seconds per target, default 300] [target ...] > reports/fuzzing.md
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 budget=${1:-300}
 build=$root/build-fuzz
-targets=(fuzz_scenario fuzz_grid fuzz_trace_profile fuzz_token_cache fuzz_metrics_csv)
+all=(fuzz_scenario fuzz_grid fuzz_trace_profile fuzz_token_cache fuzz_metrics_csv)
+shift || true
+targets=("${@:-${all[@]}}")
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIPACO_FUZZ=ON \
     -DBUILD_TESTING=OFF >&2
 fi
-cmake --build "$build" --target "${targets[@]}" >&2
+cmake --build "$build" --target "${all[@]}" >&2
 
 # Seed corpora: what the project itself reads and writes.
 seeds=$build/seeds

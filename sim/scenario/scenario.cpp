@@ -357,6 +357,9 @@ Scenario load_scenario(const std::filesystem::path& file, const std::vector<std:
   const std::string name = file.string();
   YAML::Node root = load_strict_yaml_file(file);
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap())  // found by tests/fuzz/fuzz_scenario: --set and the reader index into the root
+    throw ScenarioError(fmt::format("{}:{}: a scenario is a mapping of keys (seed:, platform:, ...), not a {}", name, root.Mark().line + 1,
+                                    root.IsSequence() ? "list" : "single value"));
   std::set<std::string> overridden;
   for (const auto& o : overrides) overridden.insert(apply_override(root, name, o));
 

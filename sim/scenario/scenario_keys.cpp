@@ -349,8 +349,9 @@ void describe(Scenario& s, KeyVisitor& v) {
   v.choice("precision", s.precision, {{"fp32", engine::Precision::Fp32}, {"bf16", engine::Precision::Bf16}, {"auto", engine::Precision::Auto}});
   v.require(v.has("platform"), "platform", "is required (path to a SimGrid XML platform, relative to the scenario)");
   v.path("platform", s.platform);
-  v.require(std::filesystem::exists(s.platform), "platform", fmt::format("file '{}' does not exist", s.platform.string()));
-  v.require(!std::filesystem::exists(s.platform) || std::filesystem::is_regular_file(s.platform), "platform",
+  std::error_code ec;  // (a path too long for the file system is an error code, not an exception)
+  v.require(std::filesystem::exists(s.platform, ec), "platform", fmt::format("file '{}' does not exist", s.platform.string()));
+  v.require(!std::filesystem::exists(s.platform, ec) || std::filesystem::is_regular_file(s.platform, ec), "platform",
             fmt::format("'{}' is not a regular file; give a SimGrid XML platform file", s.platform.string()));
   v.section("network", [&] { network(s, v); });
   v.section("placement", [&] { placement(s, v); });

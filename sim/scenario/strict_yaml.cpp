@@ -87,8 +87,10 @@ void check_strict_yaml(const std::string& text, const std::string& name) {
   std::istringstream in(text);
   YAML::Parser parser(in);
   DuplicateKeys check(name);
-  while (parser.HandleNextDocument(check)) {
-  }
+  // One document: YAML::Load would read only the first of several. (yaml-cpp 0.7 can also return
+  // empty documents for ever on some malformed input; found by tests/fuzz/fuzz_scenario.)
+  for (int documents = 0; parser.HandleNextDocument(check);)
+    if (++documents > 1) throw ScenarioError(fmt::format("{}: more than one YAML document (a '---' or '...' line, or text past the end of the first); keep one", name));
 }
 
 YAML::Node load_strict_yaml_text(const std::string& text, const std::string& name) {
