@@ -42,6 +42,8 @@ json parse_json_file(const fs::path& path, const std::string& text, const std::s
     return json::parse(text);
   } catch (const json::parse_error& e) {
     throw ReportError(path.string() + ": not valid JSON at byte " + std::to_string(e.byte) + " (" + fix + ")");
+  } catch (const json::exception& e) {  // a number too large for a double (found by tests/fuzz/fuzz_run_dir)
+    throw ReportError(path.string() + ": not valid JSON: " + e.what() + " (" + fix + ")");
   }
 }
 

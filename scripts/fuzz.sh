@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 budget=${1:-300}
 build=$root/build-fuzz
-all=(fuzz_scenario fuzz_grid fuzz_trace_profile fuzz_token_cache fuzz_metrics_csv)
+all=(fuzz_scenario fuzz_grid fuzz_trace_profile fuzz_platform_scan fuzz_token_cache fuzz_metrics_csv fuzz_run_dir)
 shift || true
 targets=("${@:-${all[@]}}")
 
@@ -22,7 +22,7 @@ cmake --build "$build" --target "${all[@]}" >&2
 # Seed corpora: what the project itself reads and writes.
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{fuzz_scenario,fuzz_grid,fuzz_trace_profile,fuzz_token_cache,fuzz_metrics_csv}
+mkdir -p "$seeds"/{fuzz_scenario,fuzz_grid,fuzz_trace_profile,fuzz_platform_scan,fuzz_token_cache,fuzz_metrics_csv,fuzz_run_dir}
 cp "$root"/scenarios/*.yaml "$root"/tests/scenarios/*.yaml "$root"/tests/bad_inputs/*.yaml "$seeds/fuzz_scenario/"
 printf '#set algorithm.tau=7\n#set placement.workers={count: 3}\n' | cat - "$root/scenarios/quickstart.yaml" > "$seeds/fuzz_scenario/with-sets.yaml"
 for g in 'algorithm.tau=10,25,50' 'failures.preemptions_per_hour=0,0.1' 'placement.workers=[a0,b0],[a1]' \
@@ -40,6 +40,15 @@ for i in range(60): print(json.dumps({"text": "document %d: " % i + "the quick b
   find "$seeds/cache" -name '*.tokens' -exec cp {} "$seeds/fuzz_token_cache/" \; 2>/dev/null || true
 fi
 printf 'DIPACOTK' > "$seeds/fuzz_token_cache/magic-only"
+cp "$root"/platforms/*.xml "$root"/tests/platforms/*.xml "$root"/tests/bad_inputs/platforms/*.xml "$seeds/fuzz_platform_scan/"
+# Run directories: summary.json, metrics.csv and scenario.yaml joined by "=====" lines.
+find "$root/runs" -maxdepth 3 -name summary.json -size -64k 2>/dev/null > "$seeds/run-dirs" || true
+head -20 "$seeds/run-dirs" | while read -r f; do
+  d=$(dirname "$f")
+  [ -f "$d/metrics.csv" ] && [ -f "$d/scenario.yaml" ] || continue
+  { cat "$d/summary.json"; printf '\n=====\n'; head -c 20000 "$d/metrics.csv"; printf '\n=====\n'; cat "$d/scenario.yaml"; } \
+    > "$seeds/fuzz_run_dir/$(echo "$d" | md5sum | cut -c1-8)"
+done
 find "$root/tests/fixtures" "$root/runs" -maxdepth 4 -name metrics.csv -size -64k 2>/dev/null > "$seeds/metrics-files" || true
 head -20 "$seeds/metrics-files" | while read -r f; do cp "$f" "$seeds/fuzz_metrics_csv/$(echo "$f" | md5sum | cut -c1-8).csv"; done
 

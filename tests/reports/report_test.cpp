@@ -189,6 +189,10 @@ TEST(ReadInputs, MalformedFilesNameTheFile) {
   write(dir / "run" / "summary.json", "{\"final_val_perplexity\": ");
   const auto bad_json = report_error([&] { read_inputs({dir / "run"}); });
   EXPECT_NE(bad_json.find((dir / "run" / "summary.json").string() + ": not valid JSON"), std::string::npos) << bad_json;
+  // Found by tests/fuzz/fuzz_run_dir: a number too large for a double was an uncaught json exception.
+  write(dir / "run" / "summary.json", "{\"final_val_perplexity\": 4" + std::string(400, '0') + "}");
+  const auto huge = report_error([&] { read_inputs({dir / "run"}); });
+  EXPECT_NE(huge.find((dir / "run" / "summary.json").string() + ": not valid JSON"), std::string::npos) << huge;
   write(dir / "run" / "summary.json", "{}");
   write(dir / "run" / "metrics.csv", "sim_time_s,path,tokens,val_perplexity,wan_bytes\n1,all,2\n");
   const auto bad_csv = report_error([&] { read_inputs({dir / "run"}); });
