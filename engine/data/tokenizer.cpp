@@ -48,7 +48,13 @@ const SpmModule& spm() {
   std::call_once(once, [] {
     const char* env = std::getenv("DIPACO_SPM_MODULE");
     const std::string path = env && *env ? env : DIPACO_SPM_MODULE;
+#ifdef DIPACO_SANITIZE
+    // ASan refuses RTLD_DEEPBIND (scripts/sanitize.sh): the module then binds to the process's
+    // symbols first, which is only safe where LibTorch's protobuf is not loaded too.
+    void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
     void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#endif
     if (h == nullptr) {
       error = std::string("cannot load the SentencePiece module: ") + ::dlerror() + " (rebuild with scripts/setup.sh)";
       return;

@@ -114,6 +114,9 @@ std::vector<std::string> simgrid_argv(const Scenario& s, const RunOptions& o) {
   // check_platform_elements can name a negative latency in one line; a tiny positive one is harmless.
   std::vector<std::string> args{"dipaco-sim", "--cfg=contexts/stack-size:8192", "--log=xbt_cfg.thres:warning",
                                 "--log=host_energy.thres:error", "--log=res_network.thres:error"};
+#ifdef DIPACO_SANITIZE
+  args.push_back("--cfg=contexts/factory:thread");  // ASan cannot follow hand-switched stacks (scripts/sanitize.sh)
+#endif
   for (const auto& c : network_config(s.network)) args.push_back("--cfg=" + c);
   args.insert(args.end(), o.simgrid_args.begin(), o.simgrid_args.end());
   return args;
