@@ -122,8 +122,6 @@ TEST(Decoupled, BadSettingsAreOneLineErrorsNamingTheKey) {
            {"--set checkpoints.storage=a0 --set checkpoints.inner_every_steps=5", "key 'checkpoints.inner_every_steps': decoupled-diloco has no checkpoints"},
            {"--set failures.drop_probability=0.1", "key 'failures.drop_probability': decoupled-diloco does not drop"}}) {
     const auto o = run_tiny("bad", set);
-    EXPECT_EQ(o.rc, 2) << set << "\n" << o.output;
-    EXPECT_NE(o.output.find(expected), std::string::npos) << set << "\n" << o.output;
-    EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+    e2e::expect_one_line_error(o.rc, o.output, set, expected);
   }
 }

@@ -96,8 +96,6 @@ TEST(Halos, BadSettingsAreOneLineErrorsNamingTheKey) {
            {"--set halos.global_lr=0", "key 'halos.global_lr'"},
            {"--set checkpoints.storage=a4 --set checkpoints.inner_every_steps=5", "key 'checkpoints.inner_every_steps': halos has no checkpoints"}}) {
     const auto o = run_halos("bad", set);
-    EXPECT_EQ(o.rc, 2) << set << "\n" << o.output;
-    EXPECT_NE(o.output.find(expected), std::string::npos) << set << "\n" << o.output;
-    EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+    e2e::expect_one_line_error(o.rc, o.output, set, expected);
   }
 }

@@ -146,8 +146,6 @@ TEST(Streaming, BadSettingsAreOneLineErrorsNamingTheKey) {
            {"--set streaming.fragments=0", "key 'streaming.fragments'"},
            {"--set streaming.mix=-0.5", "key 'streaming.mix'"}}) {
     const auto o = run_tiny("bad", set);
-    EXPECT_EQ(o.rc, 2) << set << "\n" << o.output;
-    EXPECT_NE(o.output.find(expected), std::string::npos) << set << "\n" << o.output;
-    EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+    e2e::expect_one_line_error(o.rc, o.output, set, expected);
   }
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -75,6 +76,13 @@ inline std::vector<std::string> csv_column(const std::string& csv, size_t i) {
     out.push_back(i < cells.size() ? cells[i] : "");
   }
   return out;
+}
+
+// A bad setting's outcome: exit code 2 and one line that contains `expected`.
+inline void expect_one_line_error(int rc, const std::string& output, const std::string& set, const std::string& expected) {
+  EXPECT_EQ(rc, 2) << set << "\n" << output;
+  EXPECT_NE(output.find(expected), std::string::npos) << set << "\n" << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
 }
 
 inline std::filesystem::path out_dir(const std::string& name) {
