@@ -20,6 +20,8 @@ packages=(
   # The benchmark's Python peer (scripts/peer_train_step.py, run by scripts/bench.py and the test
   # bench.Smoke): PyTorch 1.13.1 on the same ATen and BLAS as libtorch-dev. Run it with /usr/bin/python3.
   python3-torch
+  # The Slurm test (tests/e2e/slurm_e2e_test.cpp) runs a one-node cluster: scripts/slurm_local.sh.
+  munge slurmctld slurmd slurm-client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,27 +19,6 @@ namespace {
 
 const std::string kScenario = e2e::kSource + "/tests/scenarios/timing-1gbps.yaml";
 
-// sweep.csv without its real_seconds column, which is the only one that may differ between runs.
-std::string without_real_seconds(const std::string& csv) {
-  std::stringstream in(csv);
-  std::string line, out;
-  int column = -1;
-  while (std::getline(in, line)) {
-    std::vector<std::string> fields;
-    std::string f;
-    std::stringstream ls(line);
-    while (std::getline(ls, f, ',')) fields.push_back(f);
-    if (line.back() == ',') fields.emplace_back();
-    if (column < 0)
-      for (size_t i = 0; i < fields.size(); ++i)
-        if (fields[i] == "real_seconds") column = static_cast<int>(i);
-    if (column >= 0 && column < static_cast<int>(fields.size())) fields.erase(fields.begin() + column);
-    for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + fields[i];
-    out += "\n";
-  }
-  return out;
-}
-
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 // Starts dipaco-sim with `args` in its own process group (so that a kill reaches its runs too),
@@ -291,7 +270,7 @@ TEST(SweepEndToEnd, KilledAtRandomPointsNothingIsHalfWrittenAndResumeCompletesTh
   EXPECT_GT(killed, 0);
   const auto r = e2e::run("sweep " + kScenario + " " + grid[0] + " " + grid[1] + " --no-report --resume --out " + dir.string());
   ASSERT_EQ(r.rc, 0) << r.output;
-  EXPECT_EQ(without_real_seconds(e2e::slurp(dir / "sweep.csv")), without_real_seconds(e2e::slurp(clean / "sweep.csv")));
+  EXPECT_EQ(e2e::without_real_seconds(e2e::slurp(dir / "sweep.csv")), e2e::without_real_seconds(e2e::slurp(clean / "sweep.csv")));
   expect_whole(dir);
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(clean);
@@ -360,7 +339,7 @@ TEST(SweepEndToEnd, SlurmScriptTasksRunByHandGiveTheLocalSweepCsv) {
   ASSERT_EQ(c.rc, 0) << c.output;
   const auto ref = e2e::slurp(local / "sweep.csv");
   EXPECT_EQ(count_lines(ref), 5) << ref;
-  EXPECT_EQ(without_real_seconds(e2e::slurp(slurm / "sweep.csv")), without_real_seconds(ref));
+  EXPECT_EQ(e2e::without_real_seconds(e2e::slurp(slurm / "sweep.csv")), e2e::without_real_seconds(ref));
   // Every run directory holds the same metrics as its local twin.
   EXPECT_EQ(e2e::slurp(slurm / "runs/003-tau=20-seed=2/metrics.csv"), e2e::slurp(local / "runs/003-tau=20-seed=2/metrics.csv"));
   std::filesystem::remove_all(local);

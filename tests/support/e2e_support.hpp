@@ -85,6 +85,27 @@ inline void expect_one_line_error(int rc, const std::string& output, const std::
   EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
 }
 
+// sweep.csv without its real_seconds column, which is the only one that may differ between runs.
+inline std::string without_real_seconds(const std::string& csv) {
+  std::stringstream in(csv);
+  std::string line, out;
+  int column = -1;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::string f;
+    std::stringstream ls(line);
+    while (std::getline(ls, f, ',')) fields.push_back(f);
+    if (line.back() == ',') fields.emplace_back();
+    if (column < 0)
+      for (size_t i = 0; i < fields.size(); ++i)
+        if (fields[i] == "real_seconds") column = static_cast<int>(i);
+    if (column >= 0 && column < static_cast<int>(fields.size())) fields.erase(fields.begin() + column);
+    for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + fields[i];
+    out += "\n";
+  }
+  return out;
+}
+
 inline std::filesystem::path out_dir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / ("dipaco-e2e-" + std::to_string(getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
