@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libsimgrid-dev libtorch-dev libboost-graph-dev libfmt-dev libcli11-dev libgtest-dev libyaml-cpp-dev
   libsentencepiece-dev zlib1g-dev nlohmann-json3-dev
+  # network.model: ns-3 sets ns-3's TCP attributes itself (sim/platform/ns3_settings.cpp).
+  libns3-dev
   # The built-in debian-mix corpus: fortunes, FOLDOC, GCIDE and the Jargon File.
   fortunes dict-foldoc dict-gcide dict-jargon
   # Without it Debian's libtorch runs on the reference BLAS, 10-20x slower. Not the libopenblas0

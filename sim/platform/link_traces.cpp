@@ -147,11 +147,18 @@ PlatformTraces scan_platform_traces(const std::filesystem::path& xml) {
     const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + it->position(0), '\n'));
     std::string id;
     std::vector<std::pair<std::string, std::string>> files;
+    PlatformCluster cluster{"", line, false, ""};
     for (std::sregex_iterator a(attrs.begin(), attrs.end(), attr); a != end; ++a) {
       const std::string name = (*a)[1];
       const std::string value = (*a)[2].matched ? (*a)[2].str() : (*a)[3].str();
       if (name == "id") id = value;
+      if (name == "bb_bw") cluster.has_backbone = !value.empty();
+      if (name == "topology") cluster.topology = value;
       if (name.size() > 5 && name.compare(name.size() - 5, 5, "_file") == 0 && !value.empty()) files.emplace_back(name, value);
+    }
+    if (element == "cluster") {
+      cluster.id = id;
+      out.clusters.push_back(cluster);
     }
     for (const auto& [attribute, written] : files) {
       PlatformTrace t{element, id, attribute, written, {}, line, {}};

@@ -41,8 +41,17 @@ struct PlatformTrace {
   Profile profile;
 };
 
+// A <cluster> element, for the checks ns-3 needs (it wires a cluster as one shared backbone).
+struct PlatformCluster {
+  std::string id;
+  int line = 0;
+  bool has_backbone = false;  // bb_bw given
+  std::string topology;       // as written; empty: FLAT
+};
+
 struct PlatformTraces {
   std::vector<PlatformTrace> traces;
+  std::vector<PlatformCluster> clusters;  // every <cluster>, whatever its traces
   // The trace of `attribute` on link `id`, or null.
   const PlatformTrace* link(const std::string& id, const std::string& attribute) const;
   size_t links_with(const std::string& attribute) const;

@@ -40,10 +40,39 @@ std::vector<std::string> network_config(NetworkModel model) {
   // in 3.32 and still in SimGrid's master): the flow then runs faster than a narrower link on its
   // route allows. Seen here: two flows from one host, one behind a 20 MB/s WAN link, both got
   // 50 MB/s. Solving the whole system at every change is exact (tests/e2e/closed_form_test.cpp).
+  if (model == NetworkModel::Ns3) return {"network/model:ns-3"};  // packets, not a max-min system
   std::vector<std::string> exact = {"network/optim:Full", "network/maxmin-selective-update:0"};
   if (model == NetworkModel::Analytic)
     exact.insert(exact.begin(), {"network/model:CM02", "network/TCP-gamma:0", "network/crosstraffic:0"});
   return exact;  // simgrid: otherwise SimGrid's defaults
+}
+
+void check_ns3_scenario(const Scenario& s, const PlatformTraces& traces) {
+  const std::string file = s.file.string();
+  const auto refuse = [&](const std::string& key, const std::string& why) {
+    throw ScenarioError(fmt::format("{}: key '{}': {} under network.model: ns-3 (SimGrid's ns-3 binding cannot change a link or "
+                                    "suspend a flow); use network.model: analytic for it",
+                                    file, key, why));
+  };
+  if (!traces.traces.empty())
+    throw ScenarioError(fmt::format("{}: key 'network.model': ns-3 cannot follow the platform's trace files ({} of {} '{}'); "
+                                    "use network.model: analytic, or a platform without *_file attributes",
+                                    file, traces.traces.front().attribute, traces.traces.front().element, traces.traces.front().id));
+  // ns-3 wires a <cluster> as one CSMA segment at the backbone's rate (0 without bb_bw: it divides
+  // by zero), and aborts on any topology but FLAT.
+  for (const auto& c : traces.clusters) {
+    if (!c.topology.empty() && c.topology != "FLAT")
+      throw ScenarioError(fmt::format("{}:{}: cluster '{}': topology {} under network.model: ns-3, which takes FLAT clusters only; "
+                                      "remove the topology attribute, or use network.model: analytic",
+                                      s.platform.string(), c.line, c.id, c.topology));
+    if (!c.has_backbone)
+      throw ScenarioError(fmt::format("{}:{}: cluster '{}' has no backbone (bb_bw), which ns-3 needs to wire it; add bb_bw and "
+                                      "bb_lat (for example bb_bw=\"400Gbps\" bb_lat=\"1us\"), or use network.model: analytic",
+                                      s.platform.string(), c.line, c.id));
+  }
+  if (s.wan_bandwidth_scale != 1.0) refuse("network.wan_bandwidth_scale", "scaling links is not possible");
+  if (s.wan_latency_scale != 1.0) refuse("network.wan_latency_scale", "scaling links is not possible");
+  if (s.failures.host_failures()) refuse("failures", "host failures are not possible");
 }
 
 void scale_wan_links(const Scenario& s, const PlatformTraces& traces) {

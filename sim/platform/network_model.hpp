@@ -17,7 +17,13 @@ namespace dipaco::sim {
 // model, which multiplies latency by 13.01, bandwidth by 0.97, caps each flow at TCP-gamma /
 // (2 × latency), and models reverse-path traffic. Both solve the whole max-min system at every
 // change (network_model.cpp says why).
+// ns-3: packet-level TCP (CUBIC, network.ns3's window and segment size) over the platform's links,
+// through SimGrid's ns-3 binding. It sees only routes of one link, and <cluster> zones.
 std::vector<std::string> network_config(NetworkModel model);
+
+// What SimGrid's ns-3 binding cannot run (it aborts): link trace files, scaled links, host
+// failures. Throws ScenarioError naming the key.
+void check_ns3_scenario(const Scenario& s, const PlatformTraces& traces);
 
 // A --cfg setting ("key:value") checked before SimGrid sees it: SimGrid 3.32 aborts the process
 // (exit 134, a CRITICAL line) on an unknown model or optimisation level rather than throwing.

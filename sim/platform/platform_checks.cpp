@@ -4,6 +4,8 @@
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -91,6 +93,41 @@ void check_routes(const std::string& platform_file, const std::vector<std::pair<
   throw ScenarioError(fmt::format("{}: no route from host '{}' ({}) to host '{}' ({}), which the scenario makes talk; add a "
                                   "<zoneRoute> (or <route>) between them",
                                   platform_file, from->get_name(), datacentre_of(from), to->get_name(), datacentre_of(to)));
+}
+
+namespace {
+std::set<const simgrid::kernel::routing::NetPoint*>& one_link_ends() {  // one platform per process
+  static std::set<const simgrid::kernel::routing::NetPoint*> ends;
+  return ends;
+}
+std::set<std::string>& cluster_ids() {
+  static std::set<std::string> ids;
+  return ids;
+}
+}  // namespace
+
+void record_ns3_routes(const std::vector<std::string>& clusters) {
+  cluster_ids().insert(clusters.begin(), clusters.end());
+  // The signal SimGrid's ns-3 binding builds its topology from: it keeps the routes of one link.
+  simgrid::kernel::routing::NetZoneImpl::on_route_creation.connect(
+      [](bool, const simgrid::kernel::routing::NetPoint* src, const simgrid::kernel::routing::NetPoint* dst,
+         const simgrid::kernel::routing::NetPoint*, const simgrid::kernel::routing::NetPoint*,
+         std::vector<simgrid::kernel::resource::StandardLinkImpl*> const& links) {
+        if (links.size() != 1 || src == nullptr || dst == nullptr) return;
+        one_link_ends().insert(src);
+        one_link_ends().insert(dst);
+      });
+}
+
+void check_ns3_hosts(const std::string& platform_file, const std::vector<const s4u::Host*>& hosts) {
+  for (const auto* h : hosts) {
+    // A <cluster> is wired into ns-3 whole (check_ns3_scenario has refused the kinds it cannot wire).
+    if (cluster_ids().count(h->get_englobing_zone()->get_name()) > 0) continue;
+    if (one_link_ends().count(h->get_netpoint()) > 0) continue;
+    throw ScenarioError(fmt::format("{}: host '{}' has no route of one link, and ns-3 sees only those (and flat <cluster> zones); "
+                                    "join it to a router or host with a one-link <route>, or use network.model: analytic",
+                                    platform_file, h->get_name()));
+  }
 }
 
 }  // namespace dipaco::sim

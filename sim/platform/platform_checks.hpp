@@ -22,4 +22,12 @@ void check_platform_elements(const std::string& platform_file);
 void check_routes(const std::string& platform_file,
                   const std::vector<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>>& pairs);
 
+// ns-3 (network.model: ns-3) sees only routes of one link and flat <cluster> zones; SimGrid aborts
+// on a transfer to a host it cannot place. record_ns3_routes, before the platform loads, notes the
+// one-link routes as SimGrid declares them, and the platform's <cluster> ids (SimGrid 3.32 builds a
+// flat cluster as a StarZone, so the zone's kind does not tell); check_ns3_hosts then throws
+// ScenarioError naming the first host of `hosts` that ns-3 would not know.
+void record_ns3_routes(const std::vector<std::string>& clusters);
+void check_ns3_hosts(const std::string& platform_file, const std::vector<const simgrid::s4u::Host*>& hosts);
+
 }  // namespace dipaco::sim

@@ -7,6 +7,7 @@
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
+#include <xbt/config.hpp>
 #include <xbt/log.h>
 
 #include <unistd.h>
@@ -50,6 +51,7 @@
 #include "sim/run/memory_guard.hpp"
 #include "sim/run/observability.hpp"
 #include "sim/platform/platform.hpp"
+#include "sim/platform/ns3_settings.hpp"
 #include "sim/platform/platform_checks.hpp"
 #include "sim/run/run_context.hpp"
 #include "sim/trace/trace_recorder.hpp"
@@ -417,6 +419,16 @@ std::unique_ptr<s4u::Engine> load_platform(Scenario& s, const RunOptions& o, Pla
   } catch (const ScenarioError& e) {
     throw ScenarioError(fmt::format("{}: key 'platform': {}", file, e.what()));
   }
+  // ns-3 chosen by the scenario or by --cfg=network/model:ns-3: its TCP settings and limits apply
+  // either way. ns-3 reads its settings as the platform loads.
+  if (simgrid::config::get_value<std::string>("network/model") == "ns-3") {
+    s.network = NetworkModel::Ns3;
+    check_ns3_scenario(s, traces);
+    ns3_set_congestion_control();
+    std::vector<std::string> clusters;
+    for (const auto& c : traces.clusters) clusters.push_back(c.id);
+    record_ns3_routes(clusters);
+  }
   enable_energy_plugin();  // before the platform: it attaches to hosts as they are created
   try {
     engine->load_platform(s.platform.string());
@@ -424,6 +436,7 @@ std::unique_ptr<s4u::Engine> load_platform(Scenario& s, const RunOptions& o, Pla
     throw ScenarioError(fmt::format("{}: key 'platform': cannot load '{}': {}", file, s.platform.string(), e.what()));
   }
   check_platform_elements(s.platform.string());
+  if (s.network == NetworkModel::Ns3) ns3_set_socket_sizes(s.ns3);
   scale_wan_links(s, traces);
   return engine;
 }
@@ -475,7 +488,13 @@ Placement validate(Scenario& s) {
   for (size_t i = 0; i < s.dipaco.backup_workers.size(); ++i)
     host_by_name(s.dipaco.backup_workers[i], fmt::format("dipaco.backup_workers[{}]", i), file);
   if (!s.checkpoints.storage.empty()) host_by_name(s.checkpoints.storage, "checkpoints.storage", file);
-  check_routes(s.platform.string(), talking_pairs(s, p));
+  const auto pairs = talking_pairs(s, p);
+  check_routes(s.platform.string(), pairs);
+  if (s.network == NetworkModel::Ns3) {
+    std::vector<const s4u::Host*> hosts;
+    for (const auto& [a, b] : pairs) hosts.insert(hosts.end(), {a, b});
+    check_ns3_hosts(s.platform.string(), hosts);
+  }
   validate_failures(s);
   if (s.training && s.inner.cuda && !engine::cuda_available())
     throw ScenarioError(fmt::format("{}: key 'device': cuda, but this LibTorch has no CUDA or sees no GPU (build against a CUDA "

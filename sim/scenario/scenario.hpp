@@ -29,11 +29,18 @@ class ScenarioError : public std::runtime_error {
 enum class Algorithm { Diloco, Sync, Dipaco, StreamingDiloco, AsyncDiloco, Halos, DecoupledDiloco };
 enum class RoutingKind { KMeans, ProductKMeans, Iid };
 enum class InnerState { Path, Module, Reset };
-enum class NetworkModel { Analytic, SimGrid };
+enum class NetworkModel { Analytic, SimGrid, Ns3 };
 enum class Sharding { Iid, Domain };
 enum class PhasePolicy { WaitAll, Quorum, Deadline };
 
 using TokenizerSpec = engine::TokenizerSpec;
+
+// ns-3's TCP (network.model: ns-3): the congestion control is CUBIC. One flow's rate is at most
+// window_bytes / round-trip time, so the window must cover the bandwidth-delay product.
+struct Ns3Spec {
+  double window_bytes = 131072;  // send and receive buffers: ns-3's default; at most 1 MiB (SimGrid's binding)
+  int segment_bytes = 1448;                  // TCP payload per packet (a 1500-byte MTU)
+};
 
 struct DataSpec {
   std::string source = "debian-mix";  // debian-mix | synthetic | text-folder | jsonl
@@ -245,6 +252,7 @@ struct Scenario {
   uint64_t seed = 1;
   std::filesystem::path platform;  // resolved relative to the scenario file
   NetworkModel network = NetworkModel::Analytic;
+  Ns3Spec ns3;  // network.model: ns-3 only
   RetrySpec retry;
   // Every WAN link's bandwidth and latency (links outside any datacentre zone) are multiplied by
   // these once the platform is loaded: sweeps over network quality without editing the XML.

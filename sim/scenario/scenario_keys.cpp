@@ -19,7 +19,7 @@ const Names<Algorithm>& algorithm_names() {
   return n;
 }
 const Names<NetworkModel>& network_model_names() {
-  static const Names<NetworkModel> n{{"analytic", NetworkModel::Analytic}, {"simgrid", NetworkModel::SimGrid}};
+  static const Names<NetworkModel> n{{"analytic", NetworkModel::Analytic}, {"simgrid", NetworkModel::SimGrid}, {"ns-3", NetworkModel::Ns3}};
   return n;
 }
 const Names<Sharding>& sharding_names() {
@@ -65,6 +65,18 @@ void network(Scenario& s, KeyVisitor& v) {
   }
   v.real("wan_bandwidth_scale", s.wan_bandwidth_scale, 0.0, 1e6, false);
   v.real("wan_latency_scale", s.wan_latency_scale, 0.0, 1e6);
+  if (v.reading()) v.require(!v.has("ns3") || s.network == NetworkModel::Ns3, "ns3", "applies to network.model: ns-3 only");
+  if (s.network != NetworkModel::Ns3) return;
+  v.section("ns3", [&] {
+    // Above 1 MiB, SimGrid 3.32's ns-3 binding aborts once a flow has more buffered than in flight
+    // when its last bytes are buffered: it closes the receiving socket early (README "ns-3").
+    v.real("window_bytes", s.ns3.window_bytes, 1500.0, 4294967295.0);
+    v.require(s.ns3.window_bytes <= 1048576, "window_bytes",
+              fmt::format("{:.0f} is above 1048576, where SimGrid 3.32's ns-3 binding can abort a transfer; use at most 1048576",
+                          s.ns3.window_bytes));
+    v.require(s.ns3.window_bytes == std::floor(s.ns3.window_bytes), "window_bytes", "expected a whole number of bytes");
+    v.integer("segment_bytes", s.ns3.segment_bytes, 100, 65495);
+  });
 }
 
 void placement(Scenario& s, KeyVisitor& v) {
