@@ -1,8 +1,6 @@
 // `sweep --executor slurm` under a real Slurm (issue 21): a one-node cluster on this machine
 // (scripts/slurm_local.sh), the job array submitted with sbatch, and the collected sweep.csv equal
 // to the local executor's. Skipped, with the reason, only where Slurm cannot start at all.
-#include <cstdlib>
-
 #include "e2e_support.hpp"
 
 namespace {
@@ -10,26 +8,13 @@ namespace {
 const std::string kScenario = e2e::kSource + "/tests/scenarios/timing-1gbps.yaml";
 const std::string kSlurmLocal = e2e::kSource + "/scripts/slurm_local.sh";
 
-// Runs a shell command; its exit code and its output.
-e2e::Result shell(const std::string& cmd) {
-  e2e::Result r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 // The cluster's daemons live exactly as long as the test, whatever assertion ends it.
 struct LocalSlurm {
   std::filesystem::path dir;
   e2e::Result started;
-  explicit LocalSlurm(std::filesystem::path d) : dir(std::move(d)) { started = shell(kSlurmLocal + " start " + dir.string()); }
+  explicit LocalSlurm(std::filesystem::path d) : dir(std::move(d)) { started = e2e::shell(kSlurmLocal + " start " + dir.string()); }
   ~LocalSlurm() {
-    shell(kSlurmLocal + " stop " + dir.string());
+    e2e::shell(kSlurmLocal + " stop " + dir.string());
     std::filesystem::remove_all(dir);
   }
   std::string env() const { return "SLURM_CONF=" + (dir / "slurm.conf").string() + " "; }
@@ -41,7 +26,7 @@ TEST(SlurmEndToEnd, AJobArraySubmittedWithSbatchGivesTheLocalSweepCsv) {
   // 3: no Slurm on this machine, or not root. Anything else is a failure to diagnose.
   const auto& why = slurm.started.output;
   if (slurm.started.rc == 3 && (why.find("not found") != std::string::npos || why.find("needs root") != std::string::npos)) GTEST_SKIP() << why;
-  ASSERT_EQ(slurm.started.rc, 0) << slurm.started.output << shell("tail -n 20 " + cluster_dir.string() + "/*.log").output;
+  ASSERT_EQ(slurm.started.rc, 0) << slurm.started.output << e2e::shell("tail -n 20 " + cluster_dir.string() + "/*.log").output;
 
   const auto local = e2e::out_dir("slurm-ref");
   const auto swept = e2e::out_dir("slurm-sweep");
@@ -52,8 +37,8 @@ TEST(SlurmEndToEnd, AJobArraySubmittedWithSbatchGivesTheLocalSweepCsv) {
   ASSERT_EQ(b.rc, 0) << b.output;
 
   // --wait returns when every array task has ended; its exit code is the worst task's.
-  const auto sub = shell(slurm.env() + "timeout 300 sbatch --wait " + (swept / "sweep.slurm").string());
-  ASSERT_EQ(sub.rc, 0) << sub.output << shell("cat " + swept.string() + "/runs/slurm-*.out").output;
+  const auto sub = e2e::shell(slurm.env() + "timeout 300 sbatch --wait " + (swept / "sweep.slurm").string());
+  ASSERT_EQ(sub.rc, 0) << sub.output << e2e::shell("cat " + swept.string() + "/runs/slurm-*.out").output;
   EXPECT_NE(sub.output.find("Submitted batch job"), std::string::npos) << sub.output;
   // Each array task wrote its own Slurm log: four tasks ran under the scheduler, not by hand.
   for (int task = 0; task < 4; ++task)

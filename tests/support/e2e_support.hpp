@@ -24,9 +24,9 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-// `env`: arguments for env(1) before the binary, e.g. "-u OPENBLAS_CORETYPE X=1" (none by default).
-inline Result run(const std::string& args, const std::string& env = "") {
-  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(DIPACO_BINARY) + " " + args + " 2>&1";
+// A shell command line; its exit code and its output (stdout and stderr).
+inline Result shell(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   Result r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -36,6 +36,12 @@ inline Result run(const std::string& args, const std::string& env = "") {
   const int status = pclose(p);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// dipaco-sim with `args`. `env`: arguments for env(1) before the binary, e.g.
+// "-u OPENBLAS_CORETYPE X=1" (none by default).
+inline Result run(const std::string& args, const std::string& env = "") {
+  return shell((env.empty() ? "" : "env " + env + " ") + std::string(DIPACO_BINARY) + " " + args);
 }
 
 inline std::string slurp(const std::filesystem::path& path) {
