@@ -1,5 +1,7 @@
 #include "sim/run/memory_guard.hpp"
 
+#include "engine/modules/paths.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -16,9 +18,22 @@ MemoryEstimate estimate_training_memory(const Scenario& s, int64_t params, int64
   const auto& m = s.model;
   MemoryEstimate e;
   e.params_bytes = p;
-  // Between jobs: each replica's trained version (or own parameters) and its AdamW moments, and the
-  // global model with its outer momentum and a snapshot per metrics row in flight.
-  e.state_bytes = static_cast<double>(replicas) * 3.0 * p + 4.0 * p;
+  if (s.algorithm.name == Algorithm::Dipaco) {
+    // DiPaCo keeps each module once (engine::ModuleStore): its parameters and outer momentum, and
+    // its AdamW moments with inner_state: module; per task only the moments with inner_state: path.
+    // Trained paths wait for their executors, at most one per worker.
+    const engine::PathLayout layout(m, engine::PathStructure{s.dipaco.levels, s.dipaco.share_embeddings});
+    double stored = 0;
+    for (int module = 0; module < layout.structure().module_count(); ++module) stored += 4.0 * static_cast<double>(layout.module_params(module));
+    const double moments = s.dipaco.inner_state == InnerState::Module ? 2.0 * stored
+                           : s.dipaco.inner_state == InnerState::Path ? static_cast<double>(replicas) * 2.0 * p
+                                                                        : 0.0;
+    e.state_bytes = 2.0 * stored + moments + static_cast<double>(s.workers()) * p + 4.0 * p;
+  } else {
+    // Between jobs: each replica's trained version (or own parameters) and its AdamW moments, and
+    // the global model with its outer momentum and a snapshot per metrics row in flight.
+    e.state_bytes = static_cast<double>(replicas) * 3.0 * p + 4.0 * p;
+  }
   // A job: its model, gradients and both moments, plus activations. Per token, each block keeps
   // about 16 d_model values (attention, MLP of 4 d_model, norms, residuals) and heads × seq_len
   // attention weights; the logits and their gradient are 2 × vocab per token.
