@@ -497,8 +497,10 @@ def write_scale(w, scale, startup_s):
           "but events/s fall from %.0f to %.0f: each event costs more as workers are added, while phases add linearly. The time is "
           "inside SimGrid (README \"Performance\" has the profile): its max-min solver re-shares the bandwidth of every flow "
           "connected through a shared link to one that starts or ends, and every task pulls the shared module from one executor "
-          "host, so all concurrent transfers form one connected set; finishing a communication also removes it from a list of "
-          "the actor's activities by a linear search. Both are per-event costs that grow with the workers in flight.%s" % (
+          "host, so all concurrent transfers form one connected set; finishing a detached communication also removes it from "
+          "SimGrid's one global list of them by a linear search. Both are per-event costs that grow with the workers in flight. "
+          "README \"Performance\" (\"Where the time goes\") has the profile at 2 048 workers and the remedies tried: "
+          "SimGrid's lazy selective update, maxmin/concurrency-limit, and a courier actor per message; none helped.%s" % (
               first["events"] / (first["workers"] * first["phases"]), first["workers"],
               last["events"] / (last["workers"] * last["phases"]), last["workers"],
               first["events"] / own(first), last["events"] / own(last),
