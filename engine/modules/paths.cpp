@@ -151,6 +151,12 @@ ParamVector ModuleStore::compose(int path) const {
   return out;
 }
 
+int64_t PathLayout::all_module_params() const {
+  int64_t n = 0;
+  for (int m = 0; m < structure_.module_count(); ++m) n += module_params(m);
+  return n;
+}
+
 int64_t ModuleStore::stored_params() const {
   int64_t n = 0;
   for (const auto& p : params_) n += static_cast<int64_t>(p.size());

@@ -48,6 +48,7 @@ class PathLayout {
   int64_t path_params() const { return path_params_; }
   int64_t segment_params(int segment) const;
   int64_t module_params(int module) const { return segment_params(structure_.segment_of_module(module)); }
+  int64_t all_module_params() const;  // every module's, each once: what a module store holds
 
   ParamVector extract(const ParamVector& path_params, int segment) const;
   void insert(ParamVector& path_params, int segment, const ParamVector& values) const;

@@ -1,7 +1,5 @@
 #include "sim/run/memory_guard.hpp"
 
-#include "engine/modules/paths.hpp"
-
 #include <fmt/format.h>
 
 #include <cmath>
@@ -10,6 +8,8 @@
 #include <limits>
 #include <sstream>
 #include <string>
+
+#include "engine/modules/paths.hpp"
 
 namespace dipaco::sim {
 
@@ -23,8 +23,7 @@ MemoryEstimate estimate_training_memory(const Scenario& s, int64_t params, int64
     // its AdamW moments with inner_state: module; per task only the moments with inner_state: path.
     // Trained paths wait for their executors, at most one per worker.
     const engine::PathLayout layout(m, engine::PathStructure{s.dipaco.levels, s.dipaco.share_embeddings});
-    double stored = 0;
-    for (int module = 0; module < layout.structure().module_count(); ++module) stored += 4.0 * static_cast<double>(layout.module_params(module));
+    const double stored = 4.0 * static_cast<double>(layout.all_module_params());
     const double moments = s.dipaco.inner_state == InnerState::Module ? 2.0 * stored
                            : s.dipaco.inner_state == InnerState::Path ? static_cast<double>(replicas) * 2.0 * p
                                                                         : 0.0;

@@ -246,12 +246,10 @@ std::string summary_json(const RunContext& ctx, const RunOptions& o, double real
       .integer("prefix_tokens", s.data.prefix_tokens);
   if (ctx.train_data) j.object("shards", shards_json(s, ctx, dipaco));
   if (dipaco && dipaco->layout && !dipaco->policy.whole_model_rows) {
-    int64_t total = 0;
-    for (int m = 0; m < dipaco->structure.module_count(); ++m) total += dipaco->layout->module_params(m);
     j.integer("paths", dipaco->structure.paths())
         .integer("modules", dipaco->structure.module_count())
         .integer("params_per_path", dipaco->layout->path_params())
-        .integer("total_params", total);
+        .integer("total_params", dipaco->layout->all_module_params());
     if (const auto r = rerouted_losses(*dipaco, s)) {
       j.integer("reroute_every", s.dipaco.reroute_every)
           .number("val_perplexity_routed_once", std::exp(r->once))

@@ -39,7 +39,7 @@ using TokenizerSpec = engine::TokenizerSpec;
 // window_bytes / round-trip time, so the window must cover the bandwidth-delay product.
 struct Ns3Spec {
   double window_bytes = 131072;  // send and receive buffers: ns-3's default; at most 1 MiB (SimGrid's binding)
-  int segment_bytes = 1448;                  // TCP payload per packet (a 1500-byte MTU)
+  int segment_bytes = 1448;      // TCP payload per packet (a 1500-byte MTU)
 };
 
 struct DataSpec {

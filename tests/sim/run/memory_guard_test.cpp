@@ -15,8 +15,7 @@ TEST(MemoryGuard, DipacoModuleStateIsCountedOncePerModule) {
   const auto s = dipaco::sim::load_scenario(kScenario);
   ASSERT_EQ(s.dipaco.inner_state, InnerState::Module);
   const dipaco::engine::PathLayout layout(s.model, dipaco::engine::PathStructure{s.dipaco.levels, s.dipaco.share_embeddings});
-  double stored = 0;
-  for (int m = 0; m < layout.structure().module_count(); ++m) stored += 4.0 * static_cast<double>(layout.module_params(m));
+  const double stored = 4.0 * static_cast<double>(layout.all_module_params());
   const double path = 4.0 * static_cast<double>(layout.path_params());
   const auto e = dipaco::sim::estimate_training_memory(s, layout.path_params(), 256, 1);
   // Parameters, outer momentum and both moments of every module, once; and a trained path per worker.
