@@ -22,6 +22,7 @@ settings tried, and the report prints it.
 """
 import argparse
 import concurrent.futures
+import copy
 import json
 import math
 import os
@@ -67,7 +68,17 @@ SETTINGS_TRIED = [
     "DiLoCo at H = 40: final perplexity equivalent within +-2 % (T29), simulated wall clock lower (T30), target "
     "sooner (T31). T32: DN+DyLU given 4x the updates (32 rounds' worth) against T25's synchronous arm; T33: HALoS "
     "given 4x the updates (64 rounds' worth) against T27's synchronous arm: each reaches the target sooner.",
+    "2026-12-01, v7 (issue 16; chosen before any v7 run; T02 and T03 were known to be contradicted under v1): T34-T35, "
+    "the scaling-laws paper's protocol (Charles et al., 2025) at our sizes: d_model 32/64/128 (2 blocks), from "
+    "scratch (no warm start), H = 30 (the paper's) x 20 outer steps = 600 inner steps per worker, batch 16 per "
+    "worker, each arm's learning rates tuned on seed 0 (never a verdict seed) by one rule, the lowest final "
+    "validation perplexity: DP and DP4 (4x batch) over inner lr {1e-3, 3e-3, 1e-2}; DiLoCo M=1 and M=4 take the "
+    "inner lr chosen for DP at the same per-worker batch and tune the outer Nesterov lr over {0.4, 0.7, 1.0}. T34: "
+    "M=1 beats DP at each size; T35: the M=4 gap to DP4 shrinks from d32 to d128.",
 ]
+
+# The seed every tuning run uses; verdicts use seeds 1..N, so no verdict is chosen on its own seeds.
+TUNE_SEED = 0
 
 # Student's t, two-sided 95 %, for 1..30 degrees of freedom (reports/statistics.cpp has the same table).
 T975 = [12.7062, 4.30265, 3.18245, 2.77645, 2.57058, 2.44691, 2.36462, 2.30600, 2.26216, 2.22814, 2.20099, 2.17881,
@@ -93,8 +104,11 @@ def summary(values):
 
 # ------------------------------------------------------------------------------------------ trends
 
-def arm(scenario, *sets, metric="final_val_perplexity"):
-    return {"scenario": scenario, "sets": list(sets), "metric": metric}
+def arm(scenario, *sets, metric="final_val_perplexity", tune=None, after=None, judged=True):
+    """tune: alternative lists of sets, run on TUNE_SEED; the arm keeps the one with the lowest metric.
+    after: another arm of the trend whose chosen alternative this arm takes too (before its own).
+    judged: False for an arm that exists only to be tuned (it runs no verdict seeds)."""
+    return {"scenario": scenario, "sets": list(sets), "metric": metric, "tune": tune, "after": after, "judged": judged}
 
 
 def size(d_model, heads):
@@ -280,11 +294,44 @@ TRENDS = [
      "relation": ("sooner_to_target", "HALoS 4x", "sync DiLoCo", "sync DiLoCo time")},
 ]
 
+# v7: the scaling-laws protocol (SETTINGS_TRIED v7). Each arm's learning rates are tuned on TUNE_SEED.
+SCALING = ["init.pretrain_steps=0", "algorithm.tau=30", "algorithm.outer_steps=20", "algorithm.eval_every=20"]
+INNER_LRS = [["inner_optimizer.lr=%g" % lr] for lr in (1e-3, 3e-3, 1e-2)]
+OUTER_LRS = [["outer_optimizer.lr=%g" % lr] for lr in (0.4, 0.7, 1.0)]
+SIZES = ((32, 2), (64, 4), (128, 4))
+
+
+def scaling_arms(m):
+    """DiLoCo with m replicas against DP at the same global batch, per size, each with tuned learning rates."""
+    dp, diloco = ("DP", "M=1") if m == 1 else ("DP4", "M=4")
+    workers = ONE if m == 1 else "placement.workers={count: 4}"
+    arms = {}
+    for d, h in SIZES:
+        arms["%s d%d" % (diloco, d)] = arm(DILOCO, workers, *size(d, h), *SCALING, tune=OUTER_LRS, after="DP d%d" % d)
+    for d, h in SIZES:
+        arms["%s d%d" % (dp, d)] = arm(DILOCO, SYNC, workers, *size(d, h), *SCALING, tune=INNER_LRS)
+    if m != 1:  # the inner lr comes from DP at the same per-worker batch (16): tuned, not judged
+        for d, h in SIZES:
+            arms["DP d%d" % d] = arm(DILOCO, SYNC, ONE, *size(d, h), *SCALING, tune=INNER_LRS, judged=False)
+    return arms
+
+
+TRENDS += [
+    {"id": "T34", "title": "Tuned DiLoCo with one replica beats data parallelism at every size (600 steps from scratch)",
+     "paper": "M = 1 DiLoCo beats DP even at small sizes (35 M to 2.4 B), each tuned",
+     "arms": scaling_arms(1),
+     "relation": ("all_less", [("M=1 d%d" % d, "DP d%d" % d) for d, _ in SIZES])},
+    {"id": "T35", "title": "Tuned DiLoCo (M = 4) against DP: the gap shrinks as the model grows (600 steps from scratch)",
+     "paper": "with several replicas DiLoCo trails DP at small sizes; the gap shrinks with size",
+     "arms": scaling_arms(4),
+     "relation": ("gap_shrinks", [("M=4 d32", "DP4 d32"), ("M=4 d128", "DP4 d128")])},
+]
+
 # The smoke profile (--smoke): the machinery on tiny runs, not the verdicts.
 SMOKE_SETS = ["data.source=synthetic", "data.tokenizer={kind: byte}", "data.documents=300", "data.doc_bytes=400",
               "data.prefix_tokens=8", "data.eval_sequences=16", "model.d_model=16", "model.heads=2", "model.blocks=1",
               "model.seq_len=32", "init.pretrain_steps=10", "inner_optimizer.batch_size=4"]
-SMOKE_TRENDS = ["T04", "T17"]
+SMOKE_TRENDS = ["T04", "T17", "T34"]  # T34: the tuning stage too
 
 
 # ------------------------------------------------------------------------------------------ runs
@@ -368,6 +415,66 @@ def metric_of(directory, metric):
     with open(os.path.join(directory, "summary.json")) as f:
         value = json.load(f).get(metric)
     return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def run_all(binary, items, jobs, out):
+    """Runs [(key, seed, dir)] -j at a time; returns (failed errors, runs run now, their seconds)."""
+    failed, ran, spent = [], 0, 0.0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_one, binary, key, s, d) for key, s, d in sorted(items, key=lambda i: i[2])]
+        for f in concurrent.futures.as_completed(futures):
+            try:
+                d, seconds, skipped = f.result()
+            except RuntimeError as e:  # counted as missing: its trend can only be inconclusive
+                failed.append(str(e))
+                print("fidelity: %s" % e, file=sys.stderr)
+                continue
+            if not skipped:
+                ran += 1
+                spent += seconds
+                print("fidelity: %s (%.0f s)" % (os.path.relpath(d, out), seconds), file=sys.stderr)
+    return failed, ran, spent
+
+
+def tune(trends, extra, out, binary, jobs, report_only):
+    """Gives every tuned arm its chosen sets, in place: its alternatives run on TUNE_SEED, stage by stage
+    (an arm tuned `after` another waits for that one's choice), and the lowest metric wins. An arm whose
+    alternatives have not all finished stays unchosen (arm["unchosen"]): it runs no verdict seeds.
+    Returns (table rows (trend id, arm, inherited sets, [(alternative, value, run dir)], chosen alternative or None),
+    failed, ran, spent)."""
+    chosen, table, failed, ran, spent = {}, [], [], 0, 0.0
+    pending = [(t, name) for t in trends for name, a in t["arms"].items() if a["tune"]]
+    while pending:
+        ready = [(t, n) for t, n in pending
+                 if not t["arms"][n]["after"] or (t["id"], t["arms"][n]["after"]) in chosen]
+        if not ready:
+            sys.exit("fidelity: an arm is tuned after an arm that is not tuned: %s" % [(t["id"], n) for t, n in pending])
+        candidates = {}
+        for t, n in ready:
+            a = t["arms"][n]
+            inherited = chosen[(t["id"], a["after"])] if a["after"] else []
+            for alternative in a["tune"]:
+                key = (a["scenario"], tuple(a["sets"]) + tuple(inherited or []) + tuple(alternative) + tuple(extra))
+                candidates[(t["id"], n, tuple(alternative))] = (key, inherited, run_dir(out, key, TUNE_SEED))
+        if not report_only:
+            unique = {d: (key, TUNE_SEED, d) for key, _, d in candidates.values()}
+            f, r, sp = run_all(binary, unique.values(), jobs, out)
+            failed, ran, spent = failed + f, ran + r, spent + sp
+        for t, n in ready:
+            a = t["arms"][n]
+            inherited = chosen[(t["id"], a["after"])] if a["after"] else []
+            dirs = [candidates[(t["id"], n, tuple(alternative))][2] for alternative in a["tune"]]
+            tried = [(alternative, metric_of(d, a["metric"]), d) for alternative, d in zip(a["tune"], dirs)]
+            best = None
+            if inherited is not None and not any(math.isnan(v) for _, v, _ in tried):
+                best = min(tried, key=lambda avd: avd[1])[0]
+                a["sets"] = a["sets"] + list(inherited) + list(best)
+            else:
+                a["unchosen"] = True
+            chosen[(t["id"], n)] = None if best is None else list(inherited) + list(best)
+            table.append((t["id"], n, inherited, tried, best))
+        pending = [p for p in pending if p not in ready]
+    return table, failed, ran, spent
 
 
 # ------------------------------------------------------------------------------------------ verdicts
@@ -504,34 +611,26 @@ def main():
     elif args.only:
         trends = [t for t in TRENDS if t["id"] in args.only]
 
-    jobs = {}
-    for t in trends:
-        for a in t["arms"].values():
-            for s in range(1, args.seeds + 1):
-                key = run_key(a, extra)
-                jobs[(key, s)] = run_dir(args.out, key, s)
     began = time.time()
-    failed = []
-    done = fresh = 0
-    spent = 0.0
-    for attempt in range(0 if args.report_only else 2 if args.smoke else 1):  # smoke: the second pass must run nothing
-        ran = 0
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_one, binary, key, s, d) for (key, s), d in sorted(jobs.items(), key=lambda kv: kv[1])]
-            for f in concurrent.futures.as_completed(futures):
-                try:
-                    d, seconds, skipped = f.result()
-                except RuntimeError as e:  # counted as missing: its trend can only be inconclusive
-                    failed.append(str(e))
-                    print("fidelity: %s" % e, file=sys.stderr)
-                    continue
-                done += 1
-                if not skipped:
-                    ran += 1
-                    spent += seconds
-                    print("fidelity: %s (%.0f s)" % (os.path.relpath(d, args.out), seconds), file=sys.stderr)
+    failed, fresh, spent = [], 0, 0.0
+    for attempt in range(2 if args.smoke else 1):  # smoke: the second pass must run nothing
+        if attempt:  # a fresh start, as a rerun of the script would have
+            trends = copy.deepcopy(pristine)
+        else:
+            pristine = copy.deepcopy(trends)
+        tuning, f, ran, sp = tune(trends, extra, args.out, binary, args.jobs, args.report_only)
+        jobs = {}
+        for t in trends:
+            for a in t["arms"].values():
+                if a["judged"] and not a.get("unchosen"):
+                    for s in range(1, args.seeds + 1):
+                        key = run_key(a, extra)
+                        jobs[(key, s)] = run_dir(args.out, key, s)
+        if not args.report_only:
+            f2, ran2, sp2 = run_all(binary, [(key, s, d) for (key, s), d in jobs.items()], args.jobs, args.out)
+            f, ran, sp = f + f2, ran + ran2, sp + sp2
         if attempt == 0:
-            fresh = ran
+            failed, fresh, spent = f, ran, sp
         elif ran != 0:
             sys.exit("fidelity --smoke: the second pass ran %d runs again; a finished run must be skipped" % ran)
 
@@ -539,15 +638,19 @@ def main():
     for t in trends:
         values = {}
         for name, a in t["arms"].items():
+            if not a["judged"]:
+                continue
             key = run_key(a, extra)
-            values[name] = [metric_of(jobs[(key, s)], a["metric"]) for s in range(1, args.seeds + 1)]
+            values[name] = [metric_of(jobs[(key, s)], a["metric"]) if (key, s) in jobs else math.nan
+                            for s in range(1, args.seeds + 1)]
         verdict, lines = judge(t, values)
         counts[verdict] += 1
         rows.append((t, values, verdict, lines))
 
     out = sys.stdout
     total = 0.0  # every finished run's own clock (summary.json real_seconds), this pass or earlier ones
-    for d in jobs.values():
+    tuning_dirs = sorted({d for row in tuning for _, _, d in row[3]})
+    for d in list(jobs.values()) + tuning_dirs:
         if os.path.exists(os.path.join(d, "summary.json")):
             with open(os.path.join(d, "summary.json")) as f:
                 total += float(json.load(f).get("real_seconds") or 0.0)
@@ -556,7 +659,8 @@ def main():
           "**%d reproduced, %d contradicted, %d inconclusive** (95 %% confidence). %d runs, %d of them run now "
           "(%.0f s of run time, %.0f s wall)%s. All finished runs together took %.1f h of run time at one thread each.\n"
           % (" --smoke" if args.smoke else "", commit(), cpu_name(), os.cpu_count() or 1, time.strftime("%Y-%m-%d"),
-             len(trends), args.seeds, counts["reproduced"], counts["contradicted"], counts["inconclusive"], len(jobs), fresh,
+             len(trends), args.seeds, counts["reproduced"], counts["contradicted"], counts["inconclusive"],
+             len(jobs) + len(tuning_dirs), fresh,
              spent, time.time() - began, "" if args.smoke else "; the others were already in `%s`" % os.path.relpath(args.out, ROOT), total / 3600),
           file=out)
     print("Each arm's value is the mean ± the half-width of its 95 %% confidence interval over seeds 1..%d of the final "
@@ -602,13 +706,27 @@ def main():
                 cells = target_cells(dirs, target)
                 print("| %s (target %.1f) | %s | %s | %s | %d of %d | %s | %s |"
                       % ((t["id"], target, name, cells[0], cells[1], len(dirs) - cells[2], len(dirs)) + cells[3:]), file=out)
+    if tuning:
+        print("\n## Tuning\n", file=out)
+        print("Each tuned arm ran every alternative once, on seed %d (never a verdict seed), and kept the one with the "
+              "lowest final validation perplexity; an arm tuned after another took that one's choice first.\n" % TUNE_SEED,
+              file=out)
+        print("| trend | arm | taken from the arm it follows | alternatives on seed %d | chosen |\n|---|---|---|---|---|"
+              % TUNE_SEED, file=out)
+        for tid, name, inherited, tried, best in tuning:
+            cells = ", ".join("%s: %.2f" % (" ".join(alt), v) for alt, v, _ in tried)
+            print("| %s | %s | %s | %s | %s |" % (tid, name, " ".join(inherited or []) or "—", cells,
+                                                 " ".join(best) if best else "not chosen (runs missing)"), file=out)
     print("\n## Settings tried\n", file=out)
     for s in SETTINGS_TRIED:
         print("- " + s, file=out)
     print("\n## Arms\n", file=out)
     for t in trends:
         for name, a in t["arms"].items():
-            print("- %s %s: `%s%s`" % (t["id"], name, a["scenario"], "".join(" --set " + s for s in a["sets"])), file=out)
+            note = "" if a["judged"] else " (tuned only)"
+            note += " (learning rate not yet chosen)" if a.get("unchosen") else ""
+            print("- %s %s%s: `%s%s`" % (t["id"], name, note, a["scenario"], "".join(" --set " + s for s in a["sets"])),
+                  file=out)
     if args.smoke:
         shutil.rmtree(args.out, ignore_errors=True)
 
