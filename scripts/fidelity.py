@@ -2,6 +2,7 @@
 """The fidelity suite: does dipaco-sim reproduce the papers' trends at its own scale?
 
     scripts/fidelity.py [-j 2] [--seeds 5] [--only T03 T08] > reports/fidelity.md   (after scripts/setup.sh)
+    scripts/fidelity.py --only T34 T35 --out runs/fidelity-18 > reports/fidelity-scaling.md   (v7 alone)
     scripts/fidelity.py --smoke                                                      (the CI test: machinery only)
 
 Each trend is a few arms (a scenario of scenarios/fidelity/ plus --set overrides), each run with the
@@ -14,6 +15,10 @@ decide the verdict:
 - inconclusive: it contains the boundary.
 An "equivalent" relation (the paper reports no difference) is reproduced when the interval of the
 relative difference lies within ±margin, contradicted when it lies entirely outside.
+
+A tuned arm (v7 on) first runs each of its alternatives (learning rates) once on seed 0, never a
+verdict seed, and keeps the one with the lowest final validation perplexity; an arm tuned after
+another takes that one's choice first. The report's "Tuning" table shows every alternative's value.
 
 Runs go to runs/fidelity/<arm>/seed-<s>/ (build/dipaco-sim run ... --threads 1, -j at a time) and
 are resumable: a run whose summary.json exists is not run again. The report is written to stdout.
