@@ -17,8 +17,8 @@ An "equivalent" relation (the paper reports no difference) is reproduced when th
 relative difference lies within ±margin, contradicted when it lies entirely outside.
 
 A tuned arm (v7 on) first runs each of its alternatives (learning rates) once on seed 0, never a
-verdict seed, and keeps the one with the lowest final validation perplexity; an arm tuned after
-another takes that one's choice first. The report's "Tuning" table shows every alternative's value.
+verdict seed, and keeps the one with the lowest final validation perplexity; a best alternative on
+the grid's edge adds the next one past it (v8); an arm tuned after another takes that one's choice first. The report's "Tuning" table shows every alternative's value.
 
 Runs go to runs/fidelity/<arm>/seed-<s>/ (build/dipaco-sim run ... --threads 1, -j at a time) and
 are resumable: a run whose summary.json exists is not run again. The report is written to stdout.
@@ -80,6 +80,11 @@ SETTINGS_TRIED = [
     "validation perplexity: DP and DP4 (4x batch) over inner lr {1e-3, 3e-3, 1e-2}; DiLoCo M=1 and M=4 take the "
     "inner lr chosen for DP at the same per-worker batch and tune the outer Nesterov lr over {0.4, 0.7, 1.0}. T34: "
     "M=1 beats DP at each size; T35: the M=4 gap to DP4 shrinks from d32 to d128.",
+    "2026-12-01, v8 (issue 16; v7 stopped after its DP tuning runs, before any DiLoCo run finished and before any "
+    "verdict: 4 of its 6 DP arms had their best inner lr on the grid's edge): v7 with growing grids. A tuned arm "
+    "whose best alternative lies on its grid's edge adds the next one past that edge and runs it, until the best is "
+    "inside or the extension runs out: inner lr down to 3e-4 then 1e-4, up to 3e-2 then 1e-1; outer lr down to 0.2 "
+    "then 0.1, up to 1.4. T34-T35 are judged under v8; v7's own verdicts were never computed.",
 ]
 
 # The seed every tuning run uses; verdicts use seeds 1..N, so no verdict is chosen on its own seeds.
@@ -110,7 +115,9 @@ def summary(values):
 # ------------------------------------------------------------------------------------------ trends
 
 def arm(scenario, *sets, metric="final_val_perplexity", tune=None, after=None, judged=True):
-    """tune: alternative lists of sets, run on TUNE_SEED; the arm keeps the one with the lowest metric.
+    """tune: (grid, below, above), each a list of alternative lists of sets, low to high: the grid runs on
+    TUNE_SEED and the arm keeps the alternative with the lowest metric; an optimum on the grid's edge adds
+    the next alternative past it (tune()).
     after: another arm of the trend whose chosen alternative this arm takes too (before its own).
     judged: False for an arm that exists only to be tuned (it runs no verdict seeds)."""
     return {"scenario": scenario, "sets": list(sets), "metric": metric, "tune": tune, "after": after, "judged": judged}
@@ -301,8 +308,11 @@ TRENDS = [
 
 # v7: the scaling-laws protocol (SETTINGS_TRIED v7). Each arm's learning rates are tuned on TUNE_SEED.
 SCALING = ["init.pretrain_steps=0", "algorithm.tau=30", "algorithm.outer_steps=20", "algorithm.eval_every=20"]
-INNER_LRS = [["inner_optimizer.lr=%g" % lr] for lr in (1e-3, 3e-3, 1e-2)]
-OUTER_LRS = [["outer_optimizer.lr=%g" % lr] for lr in (0.4, 0.7, 1.0)]
+INNER = "inner_optimizer.lr=%g"
+OUTER = "outer_optimizer.lr=%g"
+# (grid, below it, above it), each low to high; v8: an optimum on the edge grows the grid by a half-decade
+INNER_LRS = ([[INNER % lr] for lr in (1e-3, 3e-3, 1e-2)], [[INNER % 3e-4], [INNER % 1e-4]], [[INNER % 3e-2], [INNER % 1e-1]])
+OUTER_LRS = ([[OUTER % lr] for lr in (0.4, 0.7, 1.0)], [[OUTER % 0.2], [OUTER % 0.1]], [[OUTER % 1.4]])
 SIZES = ((32, 2), (64, 4), (128, 4))
 
 
@@ -443,8 +453,10 @@ def run_all(binary, items, jobs, out):
 
 def tune(trends, extra, out, binary, jobs, report_only):
     """Gives every tuned arm its chosen sets, in place: its alternatives run on TUNE_SEED, stage by stage
-    (an arm tuned `after` another waits for that one's choice), and the lowest metric wins. An arm whose
-    alternatives have not all finished stays unchosen (arm["unchosen"]): it runs no verdict seeds.
+    (an arm tuned `after` another waits for that one's choice), and the lowest metric wins. A grid whose
+    best alternative lies on its edge grows past that edge (the arm's `below` or `above` alternatives, one
+    at a time) until the best is inside or those run out. An arm whose alternatives have not all finished
+    stays unchosen (arm["unchosen"]): it runs no verdict seeds.
     Returns (table rows (trend id, arm, inherited sets, [(alternative, value, run dir)], chosen alternative or None),
     failed, ran, spent)."""
     chosen, table, failed, ran, spent = {}, [], [], 0, 0.0
@@ -454,30 +466,46 @@ def tune(trends, extra, out, binary, jobs, report_only):
                  if not t["arms"][n]["after"] or (t["id"], t["arms"][n]["after"]) in chosen]
         if not ready:
             sys.exit("fidelity: an arm is tuned after an arm that is not tuned: %s" % [(t["id"], n) for t, n in pending])
-        candidates = {}
-        for t, n in ready:
-            a = t["arms"][n]
-            inherited = chosen[(t["id"], a["after"])] if a["after"] else []
-            for alternative in a["tune"]:
-                key = (a["scenario"], tuple(a["sets"]) + tuple(inherited or []) + tuple(alternative) + tuple(extra))
-                candidates[(t["id"], n, tuple(alternative))] = (key, inherited, run_dir(out, key, TUNE_SEED))
-        if not report_only:
-            unique = {d: (key, TUNE_SEED, d) for key, _, d in candidates.values()}
-            f, r, sp = run_all(binary, unique.values(), jobs, out)
-            failed, ran, spent = failed + f, ran + r, spent + sp
-        for t, n in ready:
-            a = t["arms"][n]
-            inherited = chosen[(t["id"], a["after"])] if a["after"] else []
-            dirs = [candidates[(t["id"], n, tuple(alternative))][2] for alternative in a["tune"]]
-            tried = [(alternative, metric_of(d, a["metric"]), d) for alternative, d in zip(a["tune"], dirs)]
-            best = None
-            if inherited is not None and not any(math.isnan(v) for _, v, _ in tried):
-                best = min(tried, key=lambda avd: avd[1])[0]
-                a["sets"] = a["sets"] + list(inherited) + list(best)
-            else:
-                a["unchosen"] = True
-            chosen[(t["id"], n)] = None if best is None else list(inherited) + list(best)
-            table.append((t["id"], n, inherited, tried, best))
+        grids = {(t["id"], n): (list(t["arms"][n]["tune"][0]), list(t["arms"][n]["tune"][1]), list(t["arms"][n]["tune"][2]))
+                 for t, n in ready}
+        growing = list(ready)
+        while growing:  # one round: every growing arm's grid as it stands now
+            dirs = {}
+            for t, n in growing:
+                a = t["arms"][n]
+                inherited = chosen[(t["id"], a["after"])] if a["after"] else []
+                for alternative in grids[(t["id"], n)][0]:
+                    key = (a["scenario"], tuple(a["sets"]) + tuple(inherited or []) + tuple(alternative) + tuple(extra))
+                    dirs[(t["id"], n, tuple(alternative))] = (key, run_dir(out, key, TUNE_SEED))
+            if not report_only:
+                unique = {d: (key, TUNE_SEED, d) for key, d in dirs.values()}
+                f, r, sp = run_all(binary, unique.values(), jobs, out)
+                failed, ran, spent = failed + f, ran + r, spent + sp
+            still = []
+            for t, n in growing:
+                a = t["arms"][n]
+                grid, below, above = grids[(t["id"], n)]
+                inherited = chosen[(t["id"], a["after"])] if a["after"] else []
+                tried = [(alt, metric_of(dirs[(t["id"], n, tuple(alt))][1], a["metric"]), dirs[(t["id"], n, tuple(alt))][1])
+                         for alt in grid]
+                best = None
+                if inherited is not None and not any(math.isnan(v) for _, v, _ in tried):
+                    best = min(range(len(tried)), key=lambda i: tried[i][1])
+                    if best == 0 and below:
+                        grid.insert(0, below.pop(0))
+                        still.append((t, n))
+                        continue
+                    if best == len(grid) - 1 and above:
+                        grid.append(above.pop(0))
+                        still.append((t, n))
+                        continue
+                if best is None:
+                    a["unchosen"] = True
+                else:
+                    a["sets"] = a["sets"] + list(inherited) + list(grid[best])
+                chosen[(t["id"], n)] = None if best is None else list(inherited) + list(grid[best])
+                table.append((t["id"], n, inherited, tried, None if best is None else grid[best]))
+            growing = still
         pending = [p for p in pending if p not in ready]
     return table, failed, ran, spent
 
@@ -714,7 +742,9 @@ def main():
     if tuning:
         print("\n## Tuning\n", file=out)
         print("Each tuned arm ran every alternative once, on seed %d (never a verdict seed), and kept the one with the "
-              "lowest final validation perplexity; an arm tuned after another took that one's choice first.\n" % TUNE_SEED,
+              "lowest final validation perplexity; a best alternative on the grid's edge added the next one past it, "
+              "until the best was inside or the extension ran out; an arm tuned after another took that one's choice "
+              "first.\n" % TUNE_SEED,
               file=out)
         print("| trend | arm | taken from the arm it follows | alternatives on seed %d | chosen |\n|---|---|---|---|---|"
               % TUNE_SEED, file=out)
