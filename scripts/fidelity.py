@@ -468,14 +468,18 @@ def tune(trends, extra, out, binary, jobs, report_only):
             sys.exit("fidelity: an arm is tuned after an arm that is not tuned: %s" % [(t["id"], n) for t, n in pending])
         grids = {(t["id"], n): (list(t["arms"][n]["tune"][0]), list(t["arms"][n]["tune"][1]), list(t["arms"][n]["tune"][2]))
                  for t, n in ready}
+        # what each arm takes from the arm it follows (None: that arm could not be chosen, so neither can this one)
+        inherit = {(t["id"], n): chosen[(t["id"], t["arms"][n]["after"])] if t["arms"][n]["after"] else [] for t, n in ready}
         growing = list(ready)
         while growing:  # one round: every growing arm's grid as it stands now
             dirs = {}
             for t, n in growing:
                 a = t["arms"][n]
-                inherited = chosen[(t["id"], a["after"])] if a["after"] else []
+                inherited = inherit[(t["id"], n)]
+                if inherited is None:
+                    continue
                 for alternative in grids[(t["id"], n)][0]:
-                    key = (a["scenario"], tuple(a["sets"]) + tuple(inherited or []) + tuple(alternative) + tuple(extra))
+                    key = (a["scenario"], tuple(a["sets"]) + tuple(inherited) + tuple(alternative) + tuple(extra))
                     dirs[(t["id"], n, tuple(alternative))] = (key, run_dir(out, key, TUNE_SEED))
             if not report_only:
                 unique = {d: (key, TUNE_SEED, d) for key, d in dirs.values()}
@@ -485,9 +489,9 @@ def tune(trends, extra, out, binary, jobs, report_only):
             for t, n in growing:
                 a = t["arms"][n]
                 grid, below, above = grids[(t["id"], n)]
-                inherited = chosen[(t["id"], a["after"])] if a["after"] else []
-                tried = [(alt, metric_of(dirs[(t["id"], n, tuple(alt))][1], a["metric"]), dirs[(t["id"], n, tuple(alt))][1])
-                         for alt in grid]
+                inherited = inherit[(t["id"], n)]
+                tried = [] if inherited is None else [
+                    (alt, metric_of(dirs[(t["id"], n, tuple(alt))][1], a["metric"]), dirs[(t["id"], n, tuple(alt))][1]) for alt in grid]
                 best = None
                 if inherited is not None and not any(math.isnan(v) for _, v, _ in tried):
                     best = min(range(len(tried)), key=lambda i: tried[i][1])
