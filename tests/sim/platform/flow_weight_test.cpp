@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "sim/platform/network_model.hpp"
@@ -66,7 +67,7 @@ simgrid::kernel::resource::Action* action_of(const s4u::CommPtr& comm) {
 enum class Mode { Flows, Group, GroupUnweighed };
 
 std::map<std::string, double> run(Mode mode) {
-  const auto platform = std::filesystem::temp_directory_path() / "dipaco-flow-weight.xml";
+  const auto platform = std::filesystem::temp_directory_path() / ("dipaco-flow-weight-" + std::to_string(getpid()) + ".xml");  // one per test process (ctest -j)
   std::ofstream(platform) << kPlatform;
   std::vector<std::string> args{"flow_weight_test", "--log=xbt_cfg.thres:warning"};
   for (const auto& c : dipaco::sim::network_config(dipaco::sim::NetworkModel::Analytic)) args.push_back("--cfg=" + c);

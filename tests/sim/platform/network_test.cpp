@@ -3,6 +3,9 @@
 #include <simgrid/s4u.hpp>
 
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "sim/platform/network_model.hpp"
 #include "sim/platform/ns3_settings.hpp"
@@ -11,7 +14,7 @@ namespace {
 
 // Two hosts joined by one 1 Gbit/s link of `latency` s; returns the simulated time of one 100 MB transfer.
 double transfer_time(dipaco::sim::NetworkModel model, const std::string& latency = "50ms", const dipaco::sim::Ns3Spec& ns3 = {}) {
-  const auto platform = std::filesystem::temp_directory_path() / "dipaco-one-link.xml";
+  const auto platform = std::filesystem::temp_directory_path() / ("dipaco-one-link-" + std::to_string(getpid()) + ".xml");  // one per test process (ctest -j)
   std::ofstream(platform) << R"(<?xml version='1.0'?>
 <!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
 <platform version="4.1">
