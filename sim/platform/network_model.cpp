@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <simgrid/s4u/Link.hpp>
+#include <xbt/config.hpp>
 
 #include <algorithm>
 #include <map>
@@ -73,6 +74,25 @@ void check_ns3_scenario(const Scenario& s, const PlatformTraces& traces) {
   if (s.wan_bandwidth_scale != 1.0) refuse("network.wan_bandwidth_scale", "scaling links is not possible");
   if (s.wan_latency_scale != 1.0) refuse("network.wan_latency_scale", "scaling links is not possible");
   if (s.failures.host_failures()) refuse("failures", "host failures are not possible");
+}
+
+void check_coarse_scenario(const Scenario& s, const PlatformTraces& traces) {
+  if (!s.network_coarse) return;
+  const std::string file = s.file.string();
+  // The scenario keys check network.model; --cfg=network/model:... can still change it.
+  if (const auto model = simgrid::config::get_value<std::string>("network/model"); model != "CM02")
+    throw ScenarioError(fmt::format("{}: key 'network.coarse': --cfg set network/model:{}, but a shared flow is weighed as the "
+                                    "analytic model (CM02) weighs flows; drop that --cfg, or set network.coarse: off",
+                                    file, model));
+  if (s.failures.host_failures())
+    throw ScenarioError(fmt::format("{}: key 'network.coarse': a shared flow cannot follow one member's host failure; remove the "
+                                    "failures section, or set network.coarse: off",
+                                    file));
+  for (const auto& t : traces.traces)
+    if (t.element == "link" && (t.attribute == "state_file" || t.attribute == "latency_file"))
+      throw ScenarioError(fmt::format("{}: key 'network.coarse': link '{}' of {} follows a {}, which a shared flow cannot follow for "
+                                      "one member; use a platform without it, or set network.coarse: off",
+                                      file, t.id, s.platform.string(), t.attribute));
 }
 
 void scale_wan_links(const Scenario& s, const PlatformTraces& traces) {

@@ -25,6 +25,11 @@ std::vector<std::string> network_config(NetworkModel model);
 // failures. Throws ScenarioError naming the key.
 void check_ns3_scenario(const Scenario& s, const PlatformTraces& traces);
 
+// What network.coarse cannot follow (sim/platform/flow_groups.hpp): ns-3 (no max-min weights), host
+// failures and link state or latency traces (they would change one member's flow, not the group's).
+// Throws ScenarioError naming the key.
+void check_coarse_scenario(const Scenario& s, const PlatformTraces& traces);
+
 // A --cfg setting ("key:value") checked before SimGrid sees it: SimGrid 3.32 aborts the process
 // (exit 134, a CRITICAL line) on an unknown model or optimisation level rather than throwing.
 // Throws ScenarioError naming the setting and the values it accepts; other keys are SimGrid's to

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "sim/run/actor_guard.hpp"
+#include "sim/platform/flow_groups.hpp"
 #include "sim/platform/inbox.hpp"
 #include "sim/platform/platform.hpp"
 #include "sim/trace/trace_recorder.hpp"
@@ -69,7 +70,8 @@ s4u::CommPtr send_async(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, 
   if (receiver_is_off(to, receiver))
     throw simgrid::NetworkFailureException(XBT_THROW_POINT, "message to " + receiver->get_name() + ": its host is off");
   count(ctx, s4u::this_actor::get_host(), receiver, bytes);
-  return traced(ctx, to->put_async(payload, static_cast<uint64_t>(bytes)), s4u::this_actor::get_host(), receiver, bytes);
+  auto comm = ctx.flow_groups ? ctx.flow_groups->message(to, receiver, payload, bytes, Inbox::listens_on(to)) : to->put_async(payload, static_cast<uint64_t>(bytes));
+  return traced(ctx, comm, s4u::this_actor::get_host(), receiver, bytes);
 }
 
 // Starts a bulk transfer from `from` to `to` with no actor at the sending end.
@@ -79,7 +81,8 @@ s4u::CommPtr pull_async(RunContext& ctx, s4u::Host* from, s4u::Host* to, double 
   if (!from->is_on() || !to->is_on())
     throw simgrid::NetworkFailureException(XBT_THROW_POINT, "transfer from " + from->get_name() + " to " + to->get_name() + ": a host is off");
   count(ctx, from, to, bytes);
-  return traced(ctx, s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(bytes)), from, to, bytes);
+  auto comm = ctx.flow_groups ? ctx.flow_groups->pull(from, to, bytes) : s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(bytes));
+  return traced(ctx, comm, from, to, bytes);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ class Link;
 namespace dipaco::sim {
 
 class TraceRecorder;
+class FlowGroups;
 
 struct PendingRow {
   reports::MetricsRow row;
@@ -93,6 +94,9 @@ struct RunContext {
   // empty without a trace.
   std::optional<std::array<double, 4>> utilisation_breakdown;
   TraceRecorder* trace = nullptr;  // sim/platform/transfer.cpp registers every transfer here; null: no trace.json
+
+  // network.coarse: identical transfers of one instant share a flow (sim/platform/flow_groups.hpp); null: exact.
+  FlowGroups* flow_groups = nullptr;
 
   // Progress.
   bool progress_line = false;

@@ -56,6 +56,7 @@
 #include "sim/run/run_context.hpp"
 #include "sim/trace/trace_recorder.hpp"
 #include "sim/platform/transfer.hpp"
+#include "sim/platform/flow_groups.hpp"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_sim, "dipaco-sim setup and outputs");
 
@@ -607,7 +608,13 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
   for (const auto& t : traces.traces)
     if (t.element == "link" && t.attribute == "state_file")
       if (const auto* link = s4u::Link::by_name_or_null(t.id)) ctx.failing_links.emplace_back(link, t.profile.zero_for_good_at());
+  check_coarse_scenario(s, traces);
   ctx.platform_traces = std::move(traces);
+  std::unique_ptr<FlowGroups> flow_groups;
+  if (s.network_coarse) {
+    flow_groups = std::make_unique<FlowGroups>();
+    ctx.flow_groups = flow_groups.get();
+  }
   std::optional<EnergyReading> energy;  // at the end of training, not at the end of the simulation
   ctx.on_last_row = [&energy] { energy = read_energy(); };
   if (const int n = hosts_without_wattage())
@@ -652,6 +659,9 @@ RunOutcome run_scenario(Scenario s, const RunOptions& o) {
     ctx.trace = trace.get();
   }
   const std::string error = simulate(*engine, ctx);
+  if (flow_groups)
+    XBT_INFO("network.coarse: %lld flows stood for %lld transfers (%lld flows started in all)", static_cast<long long>(flow_groups->groups()),
+             static_cast<long long>(flow_groups->groups() + flow_groups->members()), static_cast<long long>(flow_groups->flows()));
 
   // Step 6: the outputs, each written atomically; summary.json is built in one place.
   std::vector<reports::MetricsRow> rows, overall;

@@ -252,6 +252,8 @@ struct Scenario {
   uint64_t seed = 1;
   std::filesystem::path platform;  // resolved relative to the scenario file
   NetworkModel network = NetworkModel::Analytic;
+  // network.coarse: identical transfers of one instant share one flow (sim/platform/flow_groups.hpp).
+  bool network_coarse = false;
   Ns3Spec ns3;  // network.model: ns-3 only
   RetrySpec retry;
   // Every WAN link's bandwidth and latency (links outside any datacentre zone) are multiplied by

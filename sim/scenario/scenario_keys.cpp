@@ -65,6 +65,10 @@ void network(Scenario& s, KeyVisitor& v) {
   }
   v.real("wan_bandwidth_scale", s.wan_bandwidth_scale, 0.0, 1e6, false);
   v.real("wan_latency_scale", s.wan_latency_scale, 0.0, 1e6);
+  v.flag("coarse", s.network_coarse);
+  v.require(!s.network_coarse || s.network == NetworkModel::Analytic, "coarse",
+            "weighs a shared flow as the analytic model weighs flows (1 / route latency), which the other network models do not; "
+            "use network.model: analytic with it, or set network.coarse: off");
   if (v.reading()) v.require(!v.has("ns3") || s.network == NetworkModel::Ns3, "ns3", "applies to network.model: ns-3 only");
   if (s.network != NetworkModel::Ns3) return;
   v.section("ns3", [&] {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "sim/platform/flow_groups.hpp"
 #include "sim/platform/network_model.hpp"
 
 namespace {
@@ -64,7 +65,9 @@ simgrid::kernel::resource::Action* action_of(const s4u::CommPtr& comm) {
 // The end of each transfer, by destination: the flow to c starts at 0, those to b at 20 ms, so that
 // every flow has paid its latency at 40 ms. Group: one flow of 4 x the bytes to b1 stands for the
 // four to b1..b4, weighed 4 times (GroupUnweighed: not).
-enum class Mode { Flows, Group, GroupUnweighed };
+// Coarse: the four pulls go through sim/platform/flow_groups.hpp (network.coarse), b4's half a
+// millisecond after the others, within the join window.
+enum class Mode { Flows, Group, GroupUnweighed, Coarse };
 
 std::map<std::string, double> run(Mode mode) {
   const auto platform = std::filesystem::temp_directory_path() / ("dipaco-flow-weight-" + std::to_string(getpid()) + ".xml");  // one per test process (ctest -j)
@@ -78,6 +81,24 @@ std::map<std::string, double> run(Mode mode) {
   e.load_platform(platform.string());
   std::map<std::string, double> ends;
   bool weighed = false;
+  dipaco::sim::FlowGroups groups;
+  if (mode == Mode::Coarse) {
+    s4u::Actor::create("c", e.host_by_name("c"), [&] {
+      groups.pull(s4u::Host::by_name("a"), s4u::Host::by_name("c"), kBytes)->wait();
+      ends["c"] = s4u::Engine::get_clock();
+    });
+    for (const std::string b : {"b1", "b2", "b3", "b4"})
+      s4u::Actor::create(b, e.host_by_name(b), [&, b] {
+        s4u::this_actor::sleep_for(b == "b4" ? 0.0205 : 0.020);
+        groups.pull(s4u::Host::by_name("a"), s4u::Host::by_name(b), kBytes)->wait();
+        ends[b] = s4u::Engine::get_clock();
+      });
+    e.run();
+    EXPECT_EQ(groups.groups(), 1);   // the four pulls to b
+    EXPECT_EQ(groups.members(), 3);  // that joined b1's
+    EXPECT_EQ(groups.flows(), 2);    // b1's and c's
+    return ends;
+  }
   s4u::Actor::create("sender", e.host_by_name("a"), [&] {
     auto* a = s4u::Host::by_name("a");
     std::vector<s4u::CommPtr> comms{s4u::Comm::sendto_async(a, s4u::Host::by_name("c"), kBytes)};
@@ -136,4 +157,14 @@ TEST(FlowWeight, UnweighedTheGroupFlowIsTooSlow) {
   ASSERT_EQ(ends.size(), 2U);
   EXPECT_NEAR(ends.at("c"), 6.04, 1e-6 * 6.04);
   EXPECT_NEAR(ends.at("b1"), 10.04, 1e-6 * 10.04);
+}
+
+TEST(FlowWeight, CoarseModeSharesOneFlowThatEndsWhenTheFourWould) {
+  // network.coarse (sim/platform/flow_groups.hpp): one flow for the four pulls to b, weighed 4
+  // times, each puller told when it ends. b4 joined 0.5 ms late and ends with the others (a late
+  // member starts up to FlowGroups::kJoinWindow early).
+  const auto ends = run(Mode::Coarse);
+  ASSERT_EQ(ends.size(), 5U);
+  for (const char* b : {"b1", "b2", "b3", "b4"}) EXPECT_NEAR(ends.at(b), kBEnd, 1e-6 * kBEnd) << b;
+  EXPECT_NEAR(ends.at("c"), kCEnd, 1e-6 * kCEnd);
 }

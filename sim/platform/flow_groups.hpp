@@ -1,0 +1,71 @@
+// The coarse network mode (network.coarse: on): identical transfers that start together (within
+// kJoinWindow) share one SimGrid flow. A group is
+// - pulls from one host into one datacentre (the workers of a datacentre fetching their modules), or
+// - messages from one datacentre to one host (their uploads to an executor's host),
+// all of the same size. The first member's flow carries every member's bytes, and its max-min
+// weight is multiplied by the member count (its sharing penalty divided by it, before its latency
+// is paid, when the analytic model reads it). So it gets the share that the k flows would get
+// together and ends when each of them would (tests/sim/platform/flow_weight_test.cpp shows this on
+// a hand case). Every member waits on that one flow; the other members' messages are handed to
+// their mailboxes on the receiving host when it ends, over the loopback (no time).
+//
+// Why: SimGrid 3.32 re-solves every flow in flight at each event, and removes each finished
+// host-to-host transfer from one global list by a linear search, so the exact mode costs grow as
+// workers squared (README "Performance"). Grouping makes both grow with the datacentres instead.
+//
+// Where it is not exact: the group's flow runs through its first member's own host link, which
+// then carries the group's k shares. That changes nothing while the group's bottleneck is shared
+// by all members (the source's NIC, a WAN uplink: the case of the scale scenarios), and slows the
+// group where the first member's link is the narrowest. Failures and link traces are refused in
+// this mode (scenario checks): a member's host dying would not end the shared flow.
+#pragma once
+
+#include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Mailbox.hpp>
+
+#include <map>
+#include <memory>
+#include <tuple>
+#include <unordered_map>
+
+namespace dipaco::sim {
+
+class FlowGroups {
+ public:
+  // How long after a group's flow starts (and within half its route's latency, before the model
+  // reads its weight) later members may still join it. A member that joins late starts up to this
+  // much early. Why not 0: SimGrid hands the messages of a permanent mailbox over one route latency
+  // apart (seen: a datacentre's task requests reach the scheduler 5 us apart), so the workers of a
+  // datacentre start their first pulls microseconds apart.
+  static constexpr double kJoinWindow = 1e-3;
+
+  // A bulk transfer from `from` to `to` with no actor at the sending end: a new flow, or the group's.
+  simgrid::s4u::CommPtr pull(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes);
+  // A message from this actor's host to mailbox `to`, read on `receiver`: the same.
+  // `starts_at_once`: the mailbox has a permanent receiver (others are never grouped).
+  simgrid::s4u::CommPtr message(simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
+                                bool starts_at_once);
+
+  int64_t groups() const { return groups_; }    // flows that stood for more than one transfer
+  int64_t members() const { return members_; }  // the transfers that joined them
+  int64_t flows() const { return flows_; }      // flows started through this class
+
+ struct Group;
+
+ private:
+  // Source side, destination side (a host or a datacentre), size; messages apart from pulls.
+  using Key = std::tuple<bool, const void*, const void*, double>;
+  std::shared_ptr<Group> join(const Key& key);  // the open group it joins, or null
+  // Starts `comm` (from `from` to `receiver`) as a new flow, open to members if it pays a latency.
+  simgrid::s4u::CommPtr lead(const Key& key, simgrid::s4u::CommPtr comm, double bytes, simgrid::s4u::Host* from,
+                             simgrid::s4u::Host* receiver);
+  const void* datacentre(const simgrid::s4u::Host* host);
+
+  double clock_ = -1.0;  // when the open groups were last pruned
+  std::map<Key, std::shared_ptr<Group>> open_;
+  std::unordered_map<const simgrid::s4u::Host*, const void*> datacentre_;
+  int64_t groups_ = 0, members_ = 0, flows_ = 0;
+};
+
+}  // namespace dipaco::sim
