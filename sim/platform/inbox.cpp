@@ -26,14 +26,25 @@ s4u::Mailbox* Inbox::address(const std::string& name, const s4u::Host* from) {
   return s4u::Mailbox::by_name(name + "@" + datacentre_of(from));
 }
 
-Inbox::Inbox(const std::string& name) {
+namespace {
+// `name`'s mailbox for every datacentre of the platform, each with `receiver` as its permanent receiver.
+std::vector<s4u::Mailbox*> listen(const std::string& name, const s4u::ActorPtr& receiver) {
   std::set<std::string> datacentres;
   for (const auto* h : s4u::Engine::get_instance()->get_all_hosts()) datacentres.insert(datacentre_of(h));
+  std::vector<s4u::Mailbox*> boxes;
   for (const auto& dc : datacentres) {
-    boxes_.push_back(s4u::Mailbox::by_name(name + "@" + dc));
-    boxes_.back()->set_receiver(s4u::Actor::self());
-    inbox_mailboxes().insert(boxes_.back());
+    boxes.push_back(s4u::Mailbox::by_name(name + "@" + dc));
+    boxes.back()->set_receiver(receiver);
+    inbox_mailboxes().insert(boxes.back());
   }
+  return boxes;
+}
+}  // namespace
+
+void Inbox::claim(const std::string& name, const s4u::ActorPtr& receiver) { listen(name, receiver); }
+
+Inbox::Inbox(const std::string& name) {
+  boxes_ = listen(name, s4u::Actor::self());
   comms_.resize(boxes_.size());
   payloads_.assign(boxes_.size(), nullptr);
   for (size_t i = 0; i < boxes_.size(); ++i) post(i);

@@ -56,7 +56,9 @@
 #include "sim/run/run_context.hpp"
 #include "sim/trace/trace_recorder.hpp"
 #include "sim/platform/transfer.hpp"
+#include "sim/algorithms/messages.hpp"
 #include "sim/platform/flow_groups.hpp"
+#include "sim/platform/inbox.hpp"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(dipaco_sim, "dipaco-sim setup and outputs");
 
@@ -540,14 +542,16 @@ void start_actors(const Scenario& s, RunContext& ctx, RunState& state) {
   }
   const std::vector<s4u::Host*> backup(ctx.worker_hosts.begin() + state.primary_workers, ctx.worker_hosts.end());
   state.failure_plan = install_failures(s, preemptible, backup);
-  s4u::Actor::create("scheduler", state.scheduler_host, TaskScheduler(ctx, state));
+  Inbox::claim(kSchedulerInbox, s4u::Actor::create("scheduler", state.scheduler_host, TaskScheduler(ctx, state)));
   for (int w = 0; w < state.workers; ++w)
     s4u::Actor::create(fmt::format("worker-{}", w), ctx.worker_hosts[static_cast<size_t>(w)], Worker(ctx, state, w))->set_auto_restart(true);
-  for (int m = 0; m < static_cast<int>(state.executor_hosts.size()); ++m)
-    s4u::Actor::create(state.policy.hierarchical ? fmt::format("halos-server-{}", m) : fmt::format("executor-{}", state.structure.module_name(m)),
-                       state.executor_hosts[static_cast<size_t>(m)],
-                       Executor(ctx, state, m))
-        ->set_auto_restart(s.failures.executors_fail);
+  for (int m = 0; m < static_cast<int>(state.executor_hosts.size()); ++m) {
+    auto executor =
+        s4u::Actor::create(state.policy.hierarchical ? fmt::format("halos-server-{}", m) : fmt::format("executor-{}", state.structure.module_name(m)),
+                           state.executor_hosts[static_cast<size_t>(m)], Executor(ctx, state, m));
+    executor->set_auto_restart(s.failures.executors_fail);
+    Inbox::claim(executor_inbox(m), executor);
+  }
   XBT_INFO("%s: %d paths, %d modules, %zu tasks on %zu workers; %lld params per path, %lld stored", to_string(s.algorithm.name),
            state.structure.paths(), state.structure.module_count(), state.tasks.size(), static_cast<size_t>(state.workers),
            static_cast<long long>(state.layout->path_params()), static_cast<long long>(state.store ? state.store->stored_params() : 0));
