@@ -9,8 +9,13 @@
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
 
-#include <stdexcept>
+#include <simgrid/s4u/ConditionVariable.hpp>
+#include <simgrid/s4u/Mutex.hpp>
+
 #include <algorithm>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -30,6 +35,12 @@ struct FlowGroups::Group {
   s4u::Host* receiver = nullptr;
   double open_until = 0.0;  // members may join before this time (its latency is not paid yet)
   std::vector<std::pair<s4u::Mailbox*, void*>> riders;  // the other members' messages
+  // Members wait here, not on the flow: SimGrid answers the waiters of an activity from a list it
+  // scans once per waiter (k x k for k members), and gives each plain wait a sleep action it never
+  // frees. One actor (below) waits on the flow and wakes them all.
+  s4u::MutexPtr mutex;  // made once the group is open: creating them is a simcall
+  s4u::ConditionVariablePtr ended;
+  bool done = false;
 };
 
 namespace {
@@ -63,15 +74,32 @@ void settle(FlowGroups::Group& g) {
   g.action->set_remains(g.bytes * g.members);
 }
 
-// Once its latency is paid, the analytic model weighs a flow 1 / latency; a group's flow gets
-// `members` times that, so it has the share its members would have together. Set then, from an
-// actor woken at that instant, exactly as tests/sim/platform/flow_weight_test.cpp does: before, the
-// setter would start the flow moving early.
-void weigh_when_latency_is_paid(const std::shared_ptr<FlowGroups::Group>& g) {
-  s4u::Actor::create("flow-group-weight", g->receiver, [g] {
+// The group's own actor: once the flow's latency is paid, the analytic model weighs it 1 / latency,
+// and a group's flow gets `members` times that, so it has the share its members would have
+// together (set then, from an actor woken at that instant, exactly as
+// tests/sim/platform/flow_weight_test.cpp does: before, the setter would start the flow moving
+// early). Then it waits for the flow, wakes the members and hands the riders' messages over on the
+// receiving host (over the host's own link: a few microseconds later).
+void run_group(const std::shared_ptr<FlowGroups::Group>& g, std::function<void()> ended) {
+  s4u::Actor::create("flow-group", g->receiver, [g, ended] {
     s4u::Actor::self()->daemonize();
     s4u::this_actor::sleep_until(g->start + g->latency);
-    if (g->comm->get_state() == s4u::Activity::State::STARTED) g->action->set_sharing_penalty(g->latency / g->members);
+    if (g->members > 1) g->action->set_sharing_penalty(g->latency / g->members);
+    try {
+      g->comm->wait();
+    } catch (const simgrid::NetworkFailureException&) {
+      // The run ended with the flow in flight (its first member's actor was killed): nothing to hand over.
+      return;
+    }
+    {
+      const std::unique_lock lock(*g->mutex);
+      g->done = true;
+      g->ended->notify_all();
+    }
+    ended();
+    std::vector<s4u::CommPtr> puts;
+    for (const auto& [box, p] : g->riders) puts.push_back(box->put_async(p, 0));
+    s4u::Comm::wait_all(puts);
   });
 }
 
@@ -98,7 +126,7 @@ std::shared_ptr<FlowGroups::Group> FlowGroups::join(const Key& key) {
   auto g = it->second;
   if (g->members == 1) ++groups_;
   ++members_;
-  if (++g->members == 2) weigh_when_latency_is_paid(g);  // a simcall: later members see 2 already
+  ++g->members;
   // Starting a flow is a simcall: the first member may not be back from it yet (time does not pass).
   while (g->comm->get_state() != s4u::Activity::State::STARTED) s4u::this_actor::yield();
   settle(*g);
@@ -107,7 +135,7 @@ std::shared_ptr<FlowGroups::Group> FlowGroups::join(const Key& key) {
 
 s4u::CommPtr FlowGroups::lead(const Key& key, s4u::CommPtr comm, double bytes, s4u::Host* from, s4u::Host* receiver) {
   std::shared_ptr<Group> g;
-  // Open before starting it: members that come while it starts join it. Later ones join while it
+  // Open before starting it (and before any simcall): members that come meanwhile join it. Later ones join while it
   // still pays its latency, within kJoinWindow of its start: they start up to that much early.
   const double latency = bytes > 0 ? route_latency(from, receiver) : 0.0;
   if (latency > 0) {
@@ -120,10 +148,17 @@ s4u::CommPtr FlowGroups::lead(const Key& key, s4u::CommPtr comm, double bytes, s
     // Strictly inside the latency: at its very end the model may already have read the penalty.
     g->open_until = s4u::Engine::get_clock() + std::min(kJoinWindow, 0.5 * latency);
     open_[key] = g;
+    g->mutex = s4u::Mutex::create();
+    g->ended = s4u::ConditionVariable::create();
   }
   comm->start();
   ++flows_;
-  if (g) settle(*g);
+  if (g) {
+    settle(*g);
+    groups_of_[comm.get()] = g;
+    // Forgotten once over: a later flow may reuse the address (its members find the flow ended).
+    run_group(g, [this, c = comm.get()] { groups_of_.erase(c); });
+  }
   return comm;
 }
 
@@ -146,25 +181,33 @@ s4u::CommPtr FlowGroups::message(s4u::Mailbox* to, s4u::Host* receiver, void* pa
   const Key key{true, datacentre(here), receiver, bytes};
   if (auto g = join(key)) {
     g->riders.emplace_back(to, payload);
-    if (g->riders.size() == 1) {
-      // Hands the riders' messages over on the receiving host when the shared flow ends (over the
-      // host's own link: a few microseconds later). Creating an actor is a simcall, so the riders
-      // are listed before it: those that come meanwhile see this one.
-      s4u::Actor::create("flow-group", g->receiver, [g] {
-        s4u::Actor::self()->daemonize();
-        try {
-          g->comm->wait();
-          std::vector<s4u::CommPtr> puts;
-          for (const auto& [box, p] : g->riders) puts.push_back(box->put_async(p, 0));
-          s4u::Comm::wait_all(puts);
-        } catch (const simgrid::NetworkFailureException&) {
-          // The run ended with the flow in flight (its first member's actor was killed): nothing to hand over.
-        }
-      });
-    }
     return g->comm;
   }
   return lead(key, to->put_init(payload, static_cast<uint64_t>(bytes)), bytes, here, receiver);
+}
+
+}  // namespace dipaco::sim
+
+namespace dipaco::sim {
+
+bool FlowGroups::wait(const s4u::CommPtr& comm, double timeout) {
+  const auto it = groups_of_.find(comm.get());
+  if (it == groups_of_.end()) {  // not a group's (or its group is over): wait on the flow itself
+    try {
+      comm->wait_for(timeout);
+      return true;
+    } catch (const simgrid::TimeoutException&) {
+      return false;
+    }
+  }
+  const auto g = it->second;
+  const double deadline = timeout < 0 ? -1.0 : s4u::Engine::get_clock() + timeout;
+  std::unique_lock lock(*g->mutex);
+  while (!g->done) {
+    if (deadline < 0) g->ended->wait(lock);
+    else if (g->ended->wait_until(lock, deadline) == std::cv_status::timeout && !g->done) return false;
+  }
+  return true;
 }
 
 }  // namespace dipaco::sim

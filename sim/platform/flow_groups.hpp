@@ -47,6 +47,10 @@ class FlowGroups {
   simgrid::s4u::CommPtr message(simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                                 bool starts_at_once);
 
+  // Waits until `comm` (as returned above) has ended, at most `timeout` seconds (negative: no
+  // limit); false if it has not. A group's members wait for the group's actor to wake them.
+  bool wait(const simgrid::s4u::CommPtr& comm, double timeout);
+
   int64_t groups() const { return groups_; }    // flows that stood for more than one transfer
   int64_t members() const { return members_; }  // the transfers that joined them
   int64_t flows() const { return flows_; }      // flows started through this class
@@ -65,6 +69,7 @@ class FlowGroups {
   double clock_ = -1.0;  // when the open groups were last pruned
   std::map<Key, std::shared_ptr<Group>> open_;
   std::unordered_map<const simgrid::s4u::Host*, const void*> datacentre_;
+  std::unordered_map<const simgrid::s4u::Comm*, std::shared_ptr<Group>> groups_of_;  // by flow, for wait()
   int64_t groups_ = 0, members_ = 0, flows_ = 0;
 };
 

@@ -256,14 +256,15 @@ bool wait_all_until(RunContext& ctx, std::vector<Transfer>& transfers, double de
   while (true) {
     const double now = s4u::Engine::get_clock();
     std::vector<s4u::CommPtr> running;
-    std::vector<size_t> which;
     double next_retry = std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < transfers.size(); ++i) {
       auto& t = transfers[i];
       if (t.state_ == Transfer::BackingOff && t.retry_at_ <= now) t.attempt(ctx);
       if (t.state_ == Transfer::Running) {
+        // network.coarse: transfers of one group share a flow; wait on it once (each waiter is one
+        // more entry that SimGrid scans when the flow ends).
+        if (std::find(running.begin(), running.end(), t.comm_) != running.end()) continue;
         running.push_back(t.comm_);
-        which.push_back(i);
       } else if (t.state_ == Transfer::BackingOff) {
         next_retry = std::min(next_retry, t.retry_at_);
       }
@@ -278,17 +279,30 @@ bool wait_all_until(RunContext& ctx, std::vector<Transfer>& transfers, double de
     // Wait for any, not each in turn: a failure is judged (is a link down?) when it happens.
     const double until = std::min(next_retry, deadline);
     try {
-      const ssize_t got = s4u::Comm::wait_any_for(running, std::isfinite(until) ? until - now : -1.0);
+      const double timeout = std::isfinite(until) ? until - now : -1.0;
+      ssize_t got = -1;
+      if (ctx.flow_groups != nullptr) {
+        // network.coarse has no failures to judge: wait for each in turn (sim/platform/flow_groups.hpp
+        // says why members do not wait on the shared flow itself).
+        if (ctx.flow_groups->wait(running.front(), timeout)) got = 0;
+      } else {
+        got = s4u::Comm::wait_any_for(running, timeout);
+      }
       if (got >= 0) {
-        transfers[which[static_cast<size_t>(got)]].state_ = Transfer::Done;
-        transfers[which[static_cast<size_t>(got)]].comm_ = nullptr;
-        transfers[which[static_cast<size_t>(got)]].payload_ = nullptr;  // the receiver owns it now
+        const auto done = running[static_cast<size_t>(got)];
+        for (auto& t : transfers)
+          if (t.state_ == Transfer::Running && t.comm_ == done) {
+            t.state_ = Transfer::Done;
+            t.comm_ = nullptr;
+            t.payload_ = nullptr;  // the receiver owns it now
+          }
       }
     } catch (const simgrid::NetworkFailureException&) {
       bool seen = false;
-      for (size_t k = 0; k < running.size(); ++k) {
-        if (running[k]->get_state() != s4u::Activity::State::FAILED) continue;
-        transfers[which[k]].on_failure(ctx);
+      for (const auto& comm : running) {
+        if (comm->get_state() != s4u::Activity::State::FAILED) continue;
+        for (auto& t : transfers)
+          if (t.state_ == Transfer::Running && t.comm_ == comm) t.on_failure(ctx);
         seen = true;
       }
       if (!seen) throw;  // not one of ours: never expected, but never loop on it

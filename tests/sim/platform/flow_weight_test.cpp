@@ -84,13 +84,15 @@ std::map<std::string, double> run(Mode mode) {
   dipaco::sim::FlowGroups groups;
   if (mode == Mode::Coarse) {
     s4u::Actor::create("c", e.host_by_name("c"), [&] {
-      groups.pull(s4u::Host::by_name("a"), s4u::Host::by_name("c"), kBytes)->wait();
+      ASSERT_TRUE(groups.wait(groups.pull(s4u::Host::by_name("a"), s4u::Host::by_name("c"), kBytes), -1));
       ends["c"] = s4u::Engine::get_clock();
     });
     for (const std::string b : {"b1", "b2", "b3", "b4"})
       s4u::Actor::create(b, e.host_by_name(b), [&, b] {
         s4u::this_actor::sleep_for(b == "b4" ? 0.0205 : 0.020);
-        groups.pull(s4u::Host::by_name("a"), s4u::Host::by_name(b), kBytes)->wait();
+        const auto comm = groups.pull(s4u::Host::by_name("a"), s4u::Host::by_name(b), kBytes);
+        ASSERT_FALSE(groups.wait(comm, 1.0));  // not over after 1 s
+        ASSERT_TRUE(groups.wait(comm, -1));
         ends[b] = s4u::Engine::get_clock();
       });
     e.run();
