@@ -61,7 +61,7 @@ def one(sim, out, name, scenario, sets):
     print("running %s: %s" % (name, " ".join(cmd[3:])), file=sys.stderr, flush=True)
     started = time.time()
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    r = dict(name=name, command=" ".join(cmd[3:]), rc=p.returncode, cpu=cpu_model())
+    r = dict(name=name, command=" ".join([os.path.relpath(sim, ROOT)] + cmd[4:]), rc=p.returncode, cpu=cpu_model())
     for line in p.stderr.splitlines():
         if line.startswith("TIME "):
             _, wall, rss = line.split()
@@ -101,7 +101,8 @@ def report(res):
     print("\n".join(rows))
     print()
     cpu = next(iter(res.values()))["cpu"]
-    print("CPU: %s. Commands: `build/dipaco-sim <command>` as each run's `command` in OUT/<run>.json." % cpu)
+    print("CPU: %s. Each run's command is in OUT/<run>.json (`command`), run from the repository root under "
+          "`/usr/bin/time -f '%%e %%M'`." % cpu)
     ex, co = res.get("1024x100-off"), res.get("1024x100-on")
     if ex and co and "simulated_s" in ex and "simulated_s" in co:
         print("Exact against coarse, 1 024 × 100: %.6f s against %.6f s, %+.2e relative; WAN bytes %s." % (
