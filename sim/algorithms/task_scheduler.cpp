@@ -356,8 +356,8 @@ void TaskScheduler::dispatch() {
           bytes += state_.module_bytes[static_cast<size_t>(m)];
     }
     // Detached: a worker that died meanwhile never takes it, and the comm frees it.
-    send_detached(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, bytes,
-                  [](void* p) { delete static_cast<Assignment*>(p); });
+    post(ctx_, worker_mailbox(w), ctx_.worker_hosts[static_cast<size_t>(w)], a, bytes,
+         [](void* p) { delete static_cast<Assignment*>(p); });
   }
 }
 

@@ -272,7 +272,7 @@ Assignment* Worker::next_assignment(int incarnation) {
     }
   }
   next_ = nullptr;
-  return receive<Assignment>(worker_mailbox(worker_), state_.scheduler_host);
+  return static_cast<Assignment*>(take(ctx_, worker_mailbox(worker_), state_.scheduler_host));
 }
 
 FailureCause Worker::run_rank(const Assignment& a) {

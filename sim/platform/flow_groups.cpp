@@ -13,6 +13,7 @@
 #include <simgrid/s4u/Mutex.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
@@ -35,6 +36,7 @@ struct FlowGroups::Group {
   s4u::Host* receiver = nullptr;
   double open_until = 0.0;  // members may join before this time (its latency is not paid yet)
   std::vector<std::pair<s4u::Mailbox*, void*>> riders;  // the other members' messages
+  std::vector<std::pair<s4u::Mailbox*, void*>> posts;   // post()ed messages, the first member's too
   // Members wait here, not on the flow: SimGrid answers the waiters of an activity from a list it
   // scans once per waiter (k x k for k members), and gives each plain wait a sleep action it never
   // frees. One actor (below) waits on the flow and wakes them all.
@@ -96,7 +98,7 @@ void run_group(const std::shared_ptr<FlowGroups::Group>& g, std::function<void()
       g->done = true;
       g->ended->notify_all();
     }
-    ended();
+    ended();  // hands the posts over
     std::vector<s4u::CommPtr> puts;
     for (const auto& [box, p] : g->riders) puts.push_back(box->put_async(p, 0));
     s4u::Comm::wait_all(puts);
@@ -157,13 +159,16 @@ s4u::CommPtr FlowGroups::lead(const Key& key, s4u::CommPtr comm, double bytes, s
     settle(*g);
     groups_of_[comm.get()] = g;
     // Forgotten once over: a later flow may reuse the address (its members find the flow ended).
-    run_group(g, [this, c = comm.get()] { groups_of_.erase(c); });
+    run_group(g, [this, c = comm.get(), g] {
+      groups_of_.erase(c);
+      for (const auto& [box, p] : g->posts) hand_over(box, p);
+    });
   }
   return comm;
 }
 
 s4u::CommPtr FlowGroups::pull(s4u::Host* from, s4u::Host* to, double bytes) {
-  const Key key{false, from, datacentre(to), bytes};
+  const Key key{Pull, from, datacentre(to), bytes};
   if (auto g = join(key)) return g->comm;
   auto comm = s4u::Comm::sendto_init(from, to);
   comm->set_payload_size(static_cast<uint64_t>(bytes));
@@ -178,7 +183,7 @@ s4u::CommPtr FlowGroups::message(s4u::Mailbox* to, s4u::Host* receiver, void* pa
     ++flows_;
     return to->put_async(payload, static_cast<uint64_t>(bytes));
   }
-  const Key key{true, datacentre(here), receiver, bytes};
+  const Key key{Message, datacentre(here), receiver, bytes};
   if (auto g = join(key)) {
     g->riders.emplace_back(to, payload);
     return g->comm;
@@ -189,6 +194,55 @@ s4u::CommPtr FlowGroups::message(s4u::Mailbox* to, s4u::Host* receiver, void* pa
 }  // namespace dipaco::sim
 
 namespace dipaco::sim {
+
+struct FlowGroups::Queue {
+  std::deque<void*> items;
+  s4u::MutexPtr mutex;  // made by the first take(): creating them is a simcall
+  s4u::ConditionVariablePtr arrived;
+};
+
+FlowGroups::Queue& FlowGroups::queue(const s4u::Mailbox* box) {
+  auto& q = queues_[box];
+  if (!q) q = std::make_shared<Queue>();
+  return *q;
+}
+
+void FlowGroups::hand_over(s4u::Mailbox* box, void* payload) {
+  auto& q = queue(box);
+  q.items.push_back(payload);
+  if (q.arrived) q.arrived->notify_all();
+}
+
+void FlowGroups::post(s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes) {
+  auto* here = s4u::this_actor::get_host();
+  const Key key{Post, here, datacentre(receiver), bytes};
+  if (auto g = join(key)) {
+    g->posts.emplace_back(to, payload);
+    return;
+  }
+  auto comm = s4u::Comm::sendto_init(here, receiver);
+  comm->set_payload_size(static_cast<uint64_t>(bytes));
+  lead(key, comm, bytes, here, receiver);
+  const auto g = groups_of_.find(comm.get());
+  if (g == groups_of_.end()) {  // no latency to pay (its own host): there at once
+    hand_over(to, payload);
+    return;
+  }
+  g->second->posts.emplace_back(to, payload);
+}
+
+void* FlowGroups::take(s4u::Mailbox* box) {
+  const auto q = queues_.count(box) ? queues_.at(box) : (queues_[box] = std::make_shared<Queue>());
+  if (!q->mutex) {
+    q->mutex = s4u::Mutex::create();
+    q->arrived = s4u::ConditionVariable::create();
+  }
+  std::unique_lock lock(*q->mutex);
+  while (q->items.empty()) q->arrived->wait(lock);
+  void* p = q->items.front();
+  q->items.pop_front();
+  return p;
+}
 
 bool FlowGroups::wait(const s4u::CommPtr& comm, double timeout) {
   const auto it = groups_of_.find(comm.get());

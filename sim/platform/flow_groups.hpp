@@ -47,6 +47,14 @@ class FlowGroups {
   simgrid::s4u::CommPtr message(simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                                 bool starts_at_once);
 
+  // A message whose sender does not wait for it (the scheduler's assignments) to a mailbox that only
+  // take() reads: grouped like the others, and handed over when the group's flow ends without a
+  // SimGrid message of its own. (SimGrid keeps every message nobody waits on in one global list,
+  // which it scans to drop each one that ends: with one per worker and phase, workers squared.)
+  void post(simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes);
+  // The next message post()ed to `box`, once it has arrived.
+  void* take(simgrid::s4u::Mailbox* box);
+
   // Waits until `comm` (as returned above) has ended, at most `timeout` seconds (negative: no
   // limit); false if it has not. A group's members wait for the group's actor to wake them.
   bool wait(const simgrid::s4u::CommPtr& comm, double timeout);
@@ -58,8 +66,9 @@ class FlowGroups {
  struct Group;
 
  private:
-  // Source side, destination side (a host or a datacentre), size; messages apart from pulls.
-  using Key = std::tuple<bool, const void*, const void*, double>;
+  // Kind (pull, message, post), source side, destination side (a host or a datacentre), size.
+  enum Kind { Pull, Message, Post };
+  using Key = std::tuple<Kind, const void*, const void*, double>;
   std::shared_ptr<Group> join(const Key& key);  // the open group it joins, or null
   // Starts `comm` (from `from` to `receiver`) as a new flow, open to members if it pays a latency.
   simgrid::s4u::CommPtr lead(const Key& key, simgrid::s4u::CommPtr comm, double bytes, simgrid::s4u::Host* from,
@@ -70,6 +79,10 @@ class FlowGroups {
   std::map<Key, std::shared_ptr<Group>> open_;
   std::unordered_map<const simgrid::s4u::Host*, const void*> datacentre_;
   std::unordered_map<const simgrid::s4u::Comm*, std::shared_ptr<Group>> groups_of_;  // by flow, for wait()
+  struct Queue;  // post()ed messages that have arrived, by mailbox
+  std::unordered_map<const simgrid::s4u::Mailbox*, std::shared_ptr<Queue>> queues_;
+  void hand_over(simgrid::s4u::Mailbox* box, void* payload);
+  Queue& queue(const simgrid::s4u::Mailbox* box);
   int64_t groups_ = 0, members_ = 0, flows_ = 0;
 };
 

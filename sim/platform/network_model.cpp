@@ -88,6 +88,11 @@ void check_coarse_scenario(const Scenario& s, const PlatformTraces& traces) {
     throw ScenarioError(fmt::format("{}: key 'network.coarse': a shared flow cannot follow one member's host failure; remove the "
                                     "failures section, or set network.coarse: off",
                                     file));
+  if (s.streaming.overlap_steps > 0)
+    throw ScenarioError(fmt::format("{}: key 'network.coarse': streaming.overlap_steps needs a worker to post its receive for its "
+                                    "next task early, which the coarse mode's hand-over does not model; set streaming.overlap_steps: 0, "
+                                    "or network.coarse: off",
+                                    file));
   for (const auto& t : traces.traces)
     if (t.element == "link" && (t.attribute == "state_file" || t.attribute == "latency_file"))
       throw ScenarioError(fmt::format("{}: key 'network.coarse': link '{}' of {} follows a {}, which a shared flow cannot follow for "

@@ -112,6 +112,20 @@ void send_detached(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void*
   });
 }
 
+void post(RunContext& ctx, s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes, const std::function<void(void*)>& cleanup) {
+  if (ctx.flow_groups == nullptr) {
+    send_detached(ctx, to, receiver, payload, bytes, cleanup);
+    return;
+  }
+  auto* here = s4u::this_actor::get_host();
+  count(ctx, here, receiver, bytes);
+  ctx.flow_groups->post(to, receiver, payload, bytes);  // network.coarse: no failures, no trace of it
+}
+
+void* take(RunContext& ctx, s4u::Mailbox* box, const s4u::Host* sender) {
+  return ctx.flow_groups != nullptr ? ctx.flow_groups->take(box) : receive<void>(box, sender);
+}
+
 const s4u::Link* down_link(const s4u::Host* from, const s4u::Host* to) {
   for (const auto* l : route(from, to))
     if (!l->is_on()) return l;

@@ -24,6 +24,14 @@ namespace dipaco::sim {
 void send_detached(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
                    const std::function<void(void*)>& cleanup);
 
+// A message the sender does not wait for, to a mailbox that only take() reads (a worker's, for
+// its assignments). As send_detached; under network.coarse it shares a flow with its datacentre's
+// (sim/platform/flow_groups.hpp) and is handed over without a SimGrid message of its own.
+void post(RunContext& ctx, simgrid::s4u::Mailbox* to, simgrid::s4u::Host* receiver, void* payload, double bytes,
+          const std::function<void(void*)>& cleanup);
+// The next message post()ed to `box` from host `sender` (as receive(), below).
+void* take(RunContext& ctx, simgrid::s4u::Mailbox* box, const simgrid::s4u::Host* sender);
+
 // The first link of the route from `from` to `to` that is off now, or null.
 const simgrid::s4u::Link* down_link(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
 
