@@ -1,23 +1,24 @@
 // The coarse network mode (network.coarse: on): identical transfers that start together (within
 // kJoinWindow) share one SimGrid flow. A group is
-// - pulls from one host into one datacentre (the workers of a datacentre fetching their modules), or
-// - messages from one datacentre to one host (their uploads to an executor's host),
-// all of the same size. The first member's flow carries every member's bytes, and its max-min
-// weight is multiplied by the member count (its sharing penalty divided by it, before its latency
-// is paid, when the analytic model reads it). So it gets the share that the k flows would get
-// together and ends when each of them would (tests/sim/platform/flow_weight_test.cpp shows this on
-// a hand case). Every member waits on that one flow; the other members' messages are handed to
-// their mailboxes on the receiving host when it ends, over the loopback (no time).
+// - pulls from one host into one datacentre (a datacentre's workers fetching their modules),
+// - messages from one datacentre to one host (their uploads to an executor, their task requests), or
+// - posts from one host into one datacentre (the scheduler's assignments to its workers),
+// all of the same size. The first member's flow carries every member's bytes, and once its latency
+// is paid the group's actor multiplies its max-min weight by the member count, so it gets the share
+// the k flows would get together and ends when each of them would (tests/sim/platform/
+// flow_weight_test.cpp checks this on a hand case). The members wait on the group, not the flow;
+// when it ends the actor wakes them, hands the other members' messages to their mailboxes on the
+// receiving host (over that host's own link: a few microseconds later) and the posts to take().
 //
-// Why: SimGrid 3.32 re-solves every flow in flight at each event, and removes each finished
-// host-to-host transfer from one global list by a linear search, so the exact mode costs grow as
-// workers squared (README "Performance"). Grouping makes both grow with the datacentres instead.
+// Why: SimGrid 3.32 re-solves every flow in flight at each event, and drops each detached message
+// that ends from one global list by a linear search, so the exact mode's cost grows as workers
+// squared (README "Performance"). Grouped, the flows grow with the datacentres instead.
 //
-// Where it is not exact: the group's flow runs through its first member's own host link, which
-// then carries the group's k shares. That changes nothing while the group's bottleneck is shared
-// by all members (the source's NIC, a WAN uplink: the case of the scale scenarios), and slows the
-// group where the first member's link is the narrowest. Failures and link traces are refused in
-// this mode (scenario checks): a member's host dying would not end the shared flow.
+// Where it is not exact: a late member starts up to kJoinWindow early; the group's flow runs
+// through its first member's own host link, which then carries all k shares (no change while the
+// group's bottleneck is one all members share, the source's NIC or a WAN uplink, as in the scale
+// scenarios; slower where that host link is the narrowest). Host failures, link state or latency
+// traces and the Streaming DiLoCo overlap are refused in this mode (check_coarse_scenario).
 #pragma once
 
 #include <simgrid/s4u/Comm.hpp>
@@ -35,9 +36,8 @@ class FlowGroups {
  public:
   // How long after a group's flow starts (and within half its route's latency, before the model
   // reads its weight) later members may still join it. A member that joins late starts up to this
-  // much early. Why not 0: SimGrid hands the messages of a permanent mailbox over one route latency
-  // apart (seen: a datacentre's task requests reach the scheduler 5 us apart), so the workers of a
-  // datacentre start their first pulls microseconds apart.
+  // much early. Why not 0: a group's first message arrives a few microseconds before its riders
+  // (handed over after the flow ends), so what answers them starts microseconds apart too.
   static constexpr double kJoinWindow = 1e-3;
 
   // A bulk transfer from `from` to `to` with no actor at the sending end: a new flow, or the group's.
