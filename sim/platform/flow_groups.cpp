@@ -5,12 +5,11 @@
 #include <simgrid/kernel/resource/Model.hpp>
 #include <simgrid/kernel/routing/NetZoneImpl.hpp>
 #include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/ConditionVariable.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Link.hpp>
-#include <simgrid/s4u/NetZone.hpp>
-
-#include <simgrid/s4u/ConditionVariable.hpp>
 #include <simgrid/s4u/Mutex.hpp>
+#include <simgrid/s4u/NetZone.hpp>
 
 #include <algorithm>
 #include <deque>
@@ -139,8 +138,9 @@ std::shared_ptr<FlowGroups::Group> FlowGroups::join(const Key& key) {
 
 s4u::CommPtr FlowGroups::lead(const Key& key, s4u::CommPtr comm, double bytes, s4u::Host* from, s4u::Host* receiver) {
   std::shared_ptr<Group> g;
-  // Open before starting it (and before any simcall): members that come meanwhile join it. Later ones join while it
-  // still pays its latency, within kJoinWindow of its start: they start up to that much early.
+  // Open before starting it (and before any simcall): members that come meanwhile join it. Later
+  // ones join while it still pays its latency, within kJoinWindow of its start: they start up to
+  // that much early.
   const double latency = bytes > 0 ? route_latency(from, receiver) : 0.0;
   if (latency > 0) {
     g = std::make_shared<Group>();
@@ -193,26 +193,22 @@ s4u::CommPtr FlowGroups::message(s4u::Mailbox* to, s4u::Host* receiver, void* pa
   return lead(key, to->put_init(payload, static_cast<uint64_t>(bytes)), bytes, here, receiver);
 }
 
-}  // namespace dipaco::sim
-
-namespace dipaco::sim {
-
 struct FlowGroups::Queue {
   std::deque<void*> items;
   s4u::MutexPtr mutex;  // made by the first take(): creating them is a simcall
   s4u::ConditionVariablePtr arrived;
 };
 
-FlowGroups::Queue& FlowGroups::queue(const s4u::Mailbox* box) {
+std::shared_ptr<FlowGroups::Queue> FlowGroups::queue(const s4u::Mailbox* box) {
   auto& q = queues_[box];
   if (!q) q = std::make_shared<Queue>();
-  return *q;
+  return q;
 }
 
 void FlowGroups::hand_over(s4u::Mailbox* box, void* payload) {
-  auto& q = queue(box);
-  q.items.push_back(payload);
-  if (q.arrived) q.arrived->notify_all();
+  const auto q = queue(box);
+  q->items.push_back(payload);
+  if (q->arrived) q->arrived->notify_all();  // else its reader has not come yet: it finds the item
 }
 
 void FlowGroups::post(s4u::Mailbox* to, s4u::Host* receiver, void* payload, double bytes) {
@@ -234,7 +230,7 @@ void FlowGroups::post(s4u::Mailbox* to, s4u::Host* receiver, void* payload, doub
 }
 
 void* FlowGroups::take(s4u::Mailbox* box) {
-  const auto q = queues_.count(box) ? queues_.at(box) : (queues_[box] = std::make_shared<Queue>());
+  const auto q = queue(box);  // held: the map may grow while this actor waits
   if (!q->mutex) {
     q->mutex = s4u::Mutex::create();
     q->arrived = s4u::ConditionVariable::create();

@@ -82,7 +82,7 @@ class FlowGroups {
   struct Queue;  // post()ed messages that have arrived, by mailbox
   std::unordered_map<const simgrid::s4u::Mailbox*, std::shared_ptr<Queue>> queues_;
   void hand_over(simgrid::s4u::Mailbox* box, void* payload);
-  Queue& queue(const simgrid::s4u::Mailbox* box);
+  std::shared_ptr<Queue> queue(const simgrid::s4u::Mailbox* box);
   int64_t groups_ = 0, members_ = 0, flows_ = 0;
 };
 
