@@ -1,10 +1,11 @@
-// Groundwork for a coarse network mode (issue "Scale and real engines", README "Performance"): can
-// one SimGrid flow stand exactly for k identical flows (same source, same route up to links private
+// What the coarse network mode (network.coarse, sim/platform/flow_groups.hpp; README "Performance")
+// rests on, and the mode itself on a hand case: can one SimGrid flow stand exactly for k identical flows (same source, same route up to links private
 // to each destination, same start, same size)? Under the analytic model a flow's max-min weight is
 // 1 / (its route's latency), so one flow of k x the bytes whose weight is k times larger (penalty
 // latency / k) gets k shares and ends when each of the k would have. SimGrid 3.32's s4u API has no
 // per-flow weight; these tests reach the flow's kernel action through installed headers and check
 // the result against the hand computation, so an upgrade that breaks the assumption fails here.
+// The last test runs the same case through FlowGroups.
 #include <gtest/gtest.h>
 #include <simgrid/kernel/resource/Action.hpp>
 #include <simgrid/kernel/resource/Model.hpp>
