@@ -37,8 +37,8 @@ struct FlowGroups::Group {
   std::vector<std::pair<s4u::Mailbox*, void*>> riders;  // the other members' messages
   std::vector<std::pair<s4u::Mailbox*, void*>> posts;   // post()ed messages, the first member's too
   // Members wait here, not on the flow: SimGrid answers the waiters of an activity from a list it
-  // scans once per waiter (k x k for k members), and gives each plain wait a sleep action it never
-  // frees. One actor (below) waits on the flow and wakes them all.
+  // scans once per waiter (k x k for k members), and of the sleep action it gives each waiter of a
+  // communication it keeps only one to free. One actor (below) waits on the flow and wakes them all.
   s4u::MutexPtr mutex;  // made once the group is open: creating them is a simcall
   s4u::ConditionVariablePtr ended;
   bool done = false;
