@@ -111,11 +111,7 @@ void run_group(const std::shared_ptr<FlowGroups::Group>& g, std::function<void()
 const void* FlowGroups::datacentre(const s4u::Host* host) {
   auto it = datacentre_.find(host);
   if (it != datacentre_.end()) return it->second;
-  // The zone's address names the datacentre.
-  const auto* root = s4u::Engine::get_instance()->get_netzone_root();
-  const s4u::NetZone* zone = host->get_englobing_zone();
-  while (zone != root && zone->get_parent() != root) zone = zone->get_parent();
-  return datacentre_[host] = zone;
+  return datacentre_[host] = datacentre_zone(host);  // the zone's address names the datacentre
 }
 
 std::shared_ptr<FlowGroups::Group> FlowGroups::join(const Key& key) {

@@ -15,12 +15,14 @@
 
 namespace dipaco::sim {
 
-std::string datacentre_of(const simgrid::s4u::Host* host) {
+const simgrid::s4u::NetZone* datacentre_zone(const simgrid::s4u::Host* host) {
   const auto* root = simgrid::s4u::Engine::get_instance()->get_netzone_root();
   const simgrid::s4u::NetZone* zone = host->get_englobing_zone();
   while (zone != root && zone->get_parent() != root) zone = zone->get_parent();
-  return zone->get_name();
+  return zone;
 }
+
+std::string datacentre_of(const simgrid::s4u::Host* host) { return datacentre_zone(host)->get_name(); }
 
 namespace {
 

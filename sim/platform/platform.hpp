@@ -11,6 +11,8 @@ namespace dipaco::sim {
 // A datacentre is a zone directly below the platform's root zone; hosts directly in the root
 // zone form their own datacentre named after the root.
 std::string datacentre_of(const simgrid::s4u::Host* host);
+// The zone just below the root that holds `host`: its datacentre, as a zone (datacentre_of's name).
+const simgrid::s4u::NetZone* datacentre_zone(const simgrid::s4u::Host* host);
 
 // The WAN links on the route from one host to another: the links on it that are on no route
 // between two hosts of either end's datacentre (a datacentre of a single host counts its own links
